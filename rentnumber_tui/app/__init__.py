@@ -1,0 +1,1 @@
+"""The Textual front end: the App, screens, widgets and messages."""

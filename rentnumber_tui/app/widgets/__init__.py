@@ -1,0 +1,1 @@
+"""Widgets owned by this app."""
