@@ -91,3 +91,8 @@ class RentOutcomeUnknown(ApiError):
     def __init__(self, message: str, *, cause: ApiError) -> None:
         super().__init__(message, status_code=cause.status_code, server_text=cause.server_text)
         self.cause = cause
+
+
+class InsecureTransport(ApiError):
+    """The API key would travel in clear text: only HTTPS, a loopback address or an
+    in-process transport may carry it (spec, clarification 12). Nothing was sent."""

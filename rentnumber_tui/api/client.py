@@ -1,0 +1,636 @@
+"""The RentNumber HTTP client: one async method per endpoint, typed results, and
+every failure turned into an `ApiError` a person can act on.
+
+Every request goes through the process-wide `RequestScheduler` (rate ceiling and
+priorities). Safe requests (GET) are retried on transient failures with exponential
+backoff and jitter, honouring `Retry-After`. `POST /rent` is never retried: when its
+outcome cannot be known it raises `RentOutcomeUnknown`, so the caller reconciles with
+the rental history before offering to rent again (spec, clarification 8).
+
+The API key travels only in the `X-API-KEY` header of the endpoints that need it, only
+over HTTPS, loopback or an in-process transport, and never appears in an exception
+message, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import random as _random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from . import parsing
+from .clock import ServerClock, _parse_http_date
+from .errors import (
+    ApiError,
+    BadRequest,
+    ConnectionFailed,
+    InsecureTransport,
+    InsufficientBalance,
+    InvalidResponse,
+    NotFound,
+    OutOfStock,
+    ProviderError,
+    RentOutcomeUnknown,
+    RequestTimeout,
+    ServerError,
+    Throttled,
+    Unauthorized,
+)
+from .models import (
+    Balance,
+    CancelResult,
+    Country,
+    HistoryEntry,
+    PriceList,
+    RentalState,
+    RentedNumber,
+    Service,
+)
+from .scheduler import Priority, RequestScheduler, default_scheduler
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENV_BASE_URL",
+    "Health",
+    "HealthState",
+    "RentNumberClient",
+    "base_url_from_env",
+    "mask_key",
+]
+
+DEFAULT_BASE_URL = "https://v2.rentnumber.net/api/v1"
+ENV_BASE_URL = "RENTNUMBER_BASE_URL"
+
+#: A `Retry-After` longer than this is not waited out by an automatic retry (the error
+#: goes to the caller instead), and pauses the scheduler for at most this long.
+MAX_RETRY_AFTER = 60.0
+
+USER_AGENT = "rentnumber-tui/0.1.0"
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+HealthState = Literal["online", "retrying", "offline"]
+HealthListener = Callable[["Health"], None]
+
+#: Transport errors after which the request certainly never left this machine.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def base_url_from_env(flag: str | None = None) -> str:
+    """The base URL to use: the command-line flag, else `RENTNUMBER_BASE_URL`, else the
+    public API. Blank values count as unset; a trailing slash is dropped."""
+    for candidate in (flag, os.environ.get(ENV_BASE_URL)):
+        if candidate and candidate.strip():
+            return candidate.strip().rstrip("/")
+    return DEFAULT_BASE_URL
+
+
+def mask_key(key: str) -> str:
+    """A key shown safely, e.g. `rn_…c4f2` (short keys reveal nothing)."""
+    if len(key) >= 12:
+        return f"{key[:3]}…{key[-4:]}"
+    return "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Connection health for the header: `online` after any HTTP answer, `retrying`
+    while some request waits to retry, `offline` after a request finally failed
+    without an answer (timeout, connection error). `last_error` is the latest failure,
+    cleared by the next success."""
+
+    state: HealthState = "online"
+    last_error: ApiError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    path: str
+    keyed: bool
+    params: dict[str, str] | None = None
+    data: dict[str, str] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def retryable(self) -> bool:
+        return self.method == "GET"
+
+    @property
+    def is_rent(self) -> bool:
+        return self.method == "POST" and self.path == "/rent"
+
+
+class _Answered(Exception):
+    """Internal: an ApiError raised after the server answered (vs. no answer at all)."""
+
+    def __init__(self, error: ApiError) -> None:
+        self.error = error
+
+
+class RentNumberClient:
+    """Async client for the RentNumber API. Use one for the app's lifetime; close it
+    with `aclose()` or `async with`."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        scheduler: RequestScheduler | None = None,
+        timeout: float = 15.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        server_clock: ServerClock | None = None,
+        random: Callable[[], float] = _random.random,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.base_url = _check_base_url(base_url)
+        self.api_key = api_key
+        self.scheduler = scheduler if scheduler is not None else default_scheduler()
+        self.server_clock = server_clock if server_clock is not None else ServerClock()
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.backoff = backoff
+        self._transport = transport
+        self._random = random
+        self._sleep = sleep
+        self._http: httpx.AsyncClient | None = None
+        self._listeners: list[HealthListener] = []
+        self._health = Health()
+        self._base_state: HealthState = "online"
+        self._retrying = 0
+
+    # -- key ---------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str | None:
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | None) -> None:
+        value = value.strip() if value else None
+        self._api_key = value or None
+
+    @property
+    def has_key(self) -> bool:
+        return self._api_key is not None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                # A loopback sandbox must not be sent through an environment proxy.
+                trust_env=not _is_loopback(httpx.URL(self.base_url).host),
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connection pool; the client reopens one if used again."""
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
+
+    async def __aenter__(self) -> RentNumberClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"RentNumberClient(base_url={self.base_url!r}, has_key={self.has_key}, "
+            f"health={self._health.state!r})"
+        )
+
+    # -- health ------------------------------------------------------------------------
+
+    @property
+    def health(self) -> Health:
+        return self._health
+
+    def add_listener(self, callback: HealthListener) -> Callable[[], None]:
+        """Call `callback(health)` synchronously whenever `health.state` changes.
+        Returns a function that removes the listener."""
+        self._listeners.append(callback)
+
+        def remove() -> None:
+            self.remove_listener(callback)
+
+        return remove
+
+    def remove_listener(self, callback: HealthListener) -> None:
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def _update_health(self, *, last_error: ApiError | Literal[False] | None = False) -> None:
+        """Recompute health; `last_error=False` keeps the previous error."""
+        state: HealthState = "retrying" if self._retrying else self._base_state
+        error = self._health.last_error if last_error is False else last_error
+        previous, self._health = self._health, Health(state, error)
+        if previous.state != state:
+            for callback in list(self._listeners):
+                try:
+                    callback(self._health)
+                except Exception:
+                    log.exception("A connection-health listener failed")
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    async def balance(self, *, priority: Priority = Priority.USER) -> Balance:
+        """`GET /balance`: the wallet balance."""
+        return await self._call(
+            _Call("GET", "/balance", keyed=True), priority, parsing.parse_balance
+        )
+
+    async def services(self, *, priority: Priority = Priority.USER) -> tuple[Service, ...]:
+        """`GET /services`: every service (no key needed)."""
+        call = _Call("GET", "/services", keyed=False)
+        return await self._call(call, priority, parsing.parse_services)
+
+    async def countries(self, *, priority: Priority = Priority.USER) -> tuple[Country, ...]:
+        """`GET /countries`: every country (no key needed)."""
+        call = _Call("GET", "/countries", keyed=False)
+        return await self._call(call, priority, parsing.parse_countries)
+
+    async def prices(
+        self,
+        slug: str,
+        country_id: int | None = None,
+        *,
+        priority: Priority = Priority.USER,
+    ) -> PriceList:
+        """`GET /services/{slug}/prices[?country_id=]`: the offers for one service."""
+        if not isinstance(slug, str) or not slug:
+            raise ValueError("slug must be a non-empty string")
+        params = None
+        if country_id is not None:
+            params = {"country_id": str(_require_int(country_id, "country_id"))}
+        call = _Call("GET", f"/services/{quote(slug, safe='')}/prices", False, params=params)
+        return await self._call(call, priority, parsing.parse_prices)
+
+    async def rent(self, pricing_id: int, *, priority: Priority = Priority.USER) -> RentedNumber:
+        """`POST /rent`: rent a number (debits the wallet). Never retried; raises
+        `RentOutcomeUnknown` when it cannot tell whether the rental was created."""
+        data = {"pricing_id": str(_require_int(pricing_id, "pricing_id"))}
+        call = _Call("POST", "/rent", keyed=True, data=data)
+        return await self._call(call, priority, parsing.parse_rent)
+
+    async def rental(
+        self, rental_id: int, *, priority: Priority = Priority.BACKGROUND
+    ) -> RentalState:
+        """`GET /rental/{id}`: a rental's status and, once received, its code."""
+        call = _Call("GET", f"/rental/{_require_int(rental_id, 'rental_id')}", keyed=True)
+        return await self._call(call, priority, parsing.parse_rental)
+
+    async def cancel(self, rental_id: int, *, priority: Priority = Priority.USER) -> CancelResult:
+        """`POST /rental/{id}/cancel`: cancel (refunds if no SMS came). Not retried."""
+        path = f"/rental/{_require_int(rental_id, 'rental_id')}/cancel"
+        return await self._call(_Call("POST", path, keyed=True), priority, parsing.parse_cancel)
+
+    async def rentals(self, *, priority: Priority = Priority.USER) -> tuple[HistoryEntry, ...]:
+        """`GET /rentals`: the newest 100 rentals (without codes)."""
+        call = _Call("GET", "/rentals", keyed=True)
+        return await self._call(call, priority, parsing.parse_rentals)
+
+    # -- the request machinery ---------------------------------------------------------
+
+    async def _call(self, call: _Call, priority: Priority, parse: Callable[[Any, str], T]) -> T:
+        key = self._key_for(call) if call.keyed else None
+        retries = 0
+        in_retry = False
+        try:
+            while True:
+                try:
+                    response = await self._exchange(call, priority, key)
+                    result = self._interpret(call, response, parse)
+                except _Answered as answered:
+                    error = self._scrub(answered.error)
+                    self._base_state = "online"
+                except ApiError as error_:
+                    error = self._scrub(error_)
+                    self._base_state = "offline"
+                else:
+                    self._base_state = "online"
+                    self._update_health(last_error=None)
+                    return result
+
+                delay = self._retry_delay(call, error, retries)
+                if delay is None:
+                    self._update_health(last_error=error)
+                    raise error
+                if not in_retry:
+                    in_retry = True
+                    self._retrying += 1
+                self._update_health(last_error=error)
+                retries += 1
+                log.info(
+                    "%s failed (%s); retry %d of %d in %.2f s",
+                    call.endpoint,
+                    type(error).__name__,
+                    retries,
+                    self.max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+        finally:
+            if in_retry:
+                self._retrying -= 1
+                self._update_health()
+
+    def _key_for(self, call: _Call) -> str:
+        """The key for a keyed call, or an error before anything is sent."""
+        key = self._api_key
+        if key is None:
+            raise Unauthorized(
+                f"No API key is set — {call.endpoint} needs one. Add your RentNumber "
+                f"API key (from the API Key page) to continue."
+            )
+        if not (key.isascii() and key.isprintable()):
+            raise Unauthorized(
+                "The API key contains characters that cannot be sent in a header; "
+                "paste it again from the API Key page."
+            )
+        if not self._key_may_travel():
+            host = httpx.URL(self.base_url).host
+            raise InsecureTransport(
+                f"Refusing to send the API key over plain HTTP to {host}: use an https:// "
+                f"base URL (plain HTTP is allowed only to this machine)."
+            )
+        return key
+
+    def _key_may_travel(self) -> bool:
+        url = httpx.URL(self.base_url)
+        if url.scheme == "https" or _is_loopback(url.host):
+            return True
+        # A custom transport that is not a socket transport (ASGI, mock) stays in-process.
+        return self._transport is not None and not isinstance(
+            self._transport, httpx.AsyncHTTPTransport
+        )
+
+    def _retry_delay(self, call: _Call, error: ApiError, retries: int) -> float | None:
+        """Seconds to wait before retrying, or None if this error is final."""
+        if isinstance(error, Throttled) and error.retry_after is not None:
+            self.scheduler.pause_until(
+                self.scheduler.clock() + min(error.retry_after, MAX_RETRY_AFTER)
+            )
+        retryable_error = isinstance(
+            error, RequestTimeout | ConnectionFailed | ProviderError | Throttled
+        )
+        if not (call.retryable and retryable_error and retries < self.max_retries):
+            return None
+        delay = self.backoff * (2**retries) * (0.5 + self._random())
+        if isinstance(error, Throttled) and error.retry_after is not None:
+            if error.retry_after > MAX_RETRY_AFTER:
+                return None
+            delay = max(delay, error.retry_after)
+        return delay
+
+    async def _exchange(self, call: _Call, priority: Priority, key: str | None) -> httpx.Response:
+        """Send one attempt through the scheduler; transport failures become errors."""
+        headers = {"X-API-KEY": key} if key is not None else None
+        url = self.base_url + call.path
+        http = self._client()
+        async with self.scheduler.slot(priority):
+            sent = self.server_clock.local_time()
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    response = await http.request(
+                        call.method, url, params=call.params, data=call.data, headers=headers
+                    )
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                error: ApiError = RequestTimeout(
+                    f"No answer from the server to {call.endpoint} within {self.timeout:g} seconds."
+                )
+                raise self._unsent_or_unknown(call, exc, error) from exc
+            except httpx.ConnectError as exc:
+                error = ConnectionFailed(
+                    f"Could not connect to {_host(self.base_url)} for {call.endpoint} "
+                    f"({_reason(exc)}). Check your internet connection."
+                )
+                raise self._unsent_or_unknown(call, exc, error) from exc
+            except Exception as exc:  # any transport (or in-process app) failure
+                error = ConnectionFailed(
+                    f"The connection to {_host(self.base_url)} failed during {call.endpoint} "
+                    f"({_reason(exc)})."
+                )
+                raise self._unsent_or_unknown(call, exc, error) from exc
+        received = self.server_clock.local_time()
+        self.server_clock.observe(response.headers.get("Date"), sent, received)
+        log.debug(
+            "%s -> %d in %.3f s", call.endpoint, response.status_code, time.monotonic() - started
+        )
+        return response
+
+    @staticmethod
+    def _unsent_or_unknown(call: _Call, exc: BaseException, error: ApiError) -> ApiError:
+        if call.is_rent and not isinstance(exc, _NOT_SENT):
+            return _rent_unknown(error)
+        return error
+
+    def _interpret(
+        self, call: _Call, response: httpx.Response, parse: Callable[[Any, str], T]
+    ) -> T:
+        """Turn an HTTP answer into a model, or raise `_Answered(error)`."""
+        status = response.status_code
+        text = _text_of(response)
+        if not 200 <= status < 300:
+            error = self._status_error(call, response, text)
+            if call.is_rent and status >= 500:
+                error = _rent_unknown(error)
+            raise _Answered(error)
+        body: Any = None
+        try:
+            body = parsing.decode_json(text, endpoint=call.endpoint, status=status)
+            return parse(body, call.endpoint)
+        except InvalidResponse as error:
+            refused = isinstance(body, dict) and body.get("success") is False
+            if call.is_rent and not refused:
+                # A 2xx we cannot read: the rental may well exist.
+                raise _Answered(_rent_unknown(error)) from None
+            raise _Answered(error) from None
+
+    def _status_error(self, call: _Call, response: httpx.Response, text: str) -> ApiError:
+        """The error for a non-2xx answer, chosen by status and the server's own text."""
+        status = response.status_code
+        try:
+            body = parsing.loads(text)
+        except (ValueError, RecursionError):
+            body = None
+        server_text = parsing.error_text(body)
+        said = f': "{server_text}"' if server_text else ""
+        kw: dict[str, Any] = {"status_code": status, "server_text": server_text}
+        endpoint = call.endpoint
+
+        if 300 <= status < 400:
+            return InvalidResponse(
+                f"The server answered {endpoint} with a redirect (status {status}) instead of "
+                f"an answer — check the base URL.",
+                **kw,
+            )
+        if status == 401:
+            return Unauthorized(
+                f"The server did not accept the API key (status 401){said}. Check the key "
+                f"on RentNumber's API Key page and enter it again.",
+                **kw,
+            )
+        if status == 404:
+            return NotFound(f"The server found nothing for {endpoint} (status 404){said}.", **kw)
+        if status == 429:
+            retry_after = _retry_after(response, self.server_clock)
+            wait = (
+                f"; waiting {retry_after:g} s as it asks"
+                if retry_after is not None
+                else "; slowing down"
+            )
+            return Throttled(
+                f"The server is throttling requests (status 429){wait}.",
+                retry_after=retry_after,
+                **kw,
+            )
+        if 400 <= status < 500:
+            lowered = (server_text or "").lower()
+            if "insufficient" in lowered and "balance" in lowered:
+                return InsufficientBalance(
+                    f"Your balance is too low for this rental{said}. Top up your wallet and "
+                    f"try again.",
+                    **kw,
+                )
+            if "stock" in lowered:
+                return OutOfStock(
+                    f"This offer is out of stock{said}. Pick another provider or country.",
+                    **kw,
+                )
+            why = said or " without saying why"
+            return BadRequest(f"The server refused {endpoint} (status {status}){why}.", **kw)
+        if status == 502:
+            return ProviderError(
+                f"The number provider behind RentNumber failed while answering {endpoint} "
+                f"(status 502){said}. Try again in a moment.",
+                **kw,
+            )
+        if 500 <= status < 600:
+            return ServerError(
+                f"The RentNumber server failed while answering {endpoint} (status {status})"
+                f"{said}. Try again later.",
+                **kw,
+            )
+        return InvalidResponse(
+            f"The server answered {endpoint} with an unexpected status {status}{said}.", **kw
+        )
+
+    def _scrub(self, error: ApiError) -> ApiError:
+        """Mask the API key wherever server text may have echoed it back."""
+        key = self._api_key
+        if not key or len(key) < 4:
+            return error
+        masked = mask_key(key)
+        errors = [error]
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, ApiError):
+            errors.append(cause)
+        for item in errors:
+            if key in item.message:
+                item.message = item.message.replace(key, masked)
+                item.args = (item.message,)
+            if item.server_text and key in item.server_text:
+                item.server_text = item.server_text.replace(key, masked)
+        return error
+
+
+def _rent_unknown(cause: ApiError) -> RentOutcomeUnknown:
+    reason = cause.message.rstrip(".")
+    return RentOutcomeUnknown(
+        f"No clear answer to the rental request ({reason}). The number may or may not have "
+        f"been rented; your rental history will be checked before anything is tried again.",
+        cause=cause,
+    )
+
+
+def _require_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int")
+    return value
+
+
+def _check_base_url(base_url: str) -> str:
+    url_text = base_url.strip().rstrip("/")
+    try:
+        url = httpx.URL(url_text)
+    except Exception:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"Not a usable base URL: {url_text!r} (expected https://host/api/v1)")
+    return url_text
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(base_url: str) -> str:
+    try:
+        return httpx.URL(base_url).host or base_url
+    except Exception:
+        return base_url
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, key-free reason for a transport failure."""
+    text = str(exc).strip()
+    if isinstance(exc, httpx.HTTPError) and text:
+        return text if len(text) <= 200 else text[:200] + "…"
+    return type(exc).__name__
+
+
+def _text_of(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except Exception:
+        return response.content.decode("utf-8", errors="replace")
+
+
+_SECONDS = re.compile(r"\d+(\.\d+)?")
+
+
+def _retry_after(response: httpx.Response, clock: ServerClock) -> float | None:
+    """`Retry-After` as seconds: a number of seconds, or an HTTP-date taken relative to
+    the response's own `Date` (else the estimated server time)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if _SECONDS.fullmatch(value):
+        return float(value)
+    moment = _parse_http_date(value)
+    if moment is None:
+        return None
+    reference = _parse_http_date(response.headers.get("Date"))
+    if reference is None:
+        reference = clock.now().timestamp()
+    return max(0.0, moment - reference)

@@ -1,0 +1,181 @@
+"""One request scheduler for the whole process: the 2-requests-per-second ceiling and
+priorities (spec, clarification 7).
+
+Every request asks for a *slot* before it is sent. A slot is granted when sending now
+keeps at most `max_requests` request starts inside any `per`-second window; people
+(USER) are served before background polling (BACKGROUND), first come first served
+within a priority. A 429's `Retry-After` pauses everyone (`pause_until`).
+
+Nothing here busy-waits: the waiter at the head of the queue computes the exact moment
+its slot opens and sleeps until then (or until something changes: a more urgent
+request arrives, a pause is set). asyncio primitives are created per wait, never at
+construction, so one scheduler outlives the event loops that apps and tests create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+
+__all__ = ["Priority", "RequestScheduler", "default_scheduler"]
+
+#: Extra seconds added to the window so clock granularity and timer jitter can never
+#: squeeze a third request into a real one-second window.
+SAFETY_MARGIN = 0.02
+
+
+class Priority(IntEnum):
+    """Lower value is served first."""
+
+    USER = 0
+    BACKGROUND = 1
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """One request waiting for a slot; ordered by (priority, arrival)."""
+
+    priority: int
+    seq: int
+    loop: asyncio.AbstractEventLoop
+    event: asyncio.Event
+
+    def __lt__(self, other: _Waiter) -> bool:
+        return (self.priority, self.seq) < (other.priority, other.seq)
+
+
+class RequestScheduler:
+    """Grants request slots under a rate ceiling, USER before BACKGROUND, FIFO within."""
+
+    def __init__(
+        self,
+        max_requests: int = 2,
+        per: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = SAFETY_MARGIN,
+    ) -> None:
+        if max_requests < 1:
+            raise ValueError("max_requests must be at least 1")
+        if per <= 0:
+            raise ValueError("per must be positive")
+        self.max_requests = max_requests
+        self.per = per
+        self.clock = clock
+        self._window = per + max(margin, 0.0)
+        self._starts: deque[float] = deque()
+        self._queue: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._paused_until = float("-inf")
+
+    # -- the one operation -------------------------------------------------------------
+
+    @asynccontextmanager
+    async def slot(self, priority: Priority = Priority.USER) -> AsyncIterator[None]:
+        """Wait for this request's turn; the request counts as started on entry."""
+        await self._acquire(int(priority))
+        yield
+
+    def pause_until(self, deadline: float) -> None:
+        """Hold every request until `deadline` (in this scheduler's clock), e.g. after a
+        429 with `Retry-After`. An earlier deadline never shortens a pause in force."""
+        if deadline > self._paused_until:
+            self._paused_until = deadline
+            self._wake_head()
+
+    # -- introspection for the UI ------------------------------------------------------
+
+    def in_window(self) -> int:
+        """How many requests started in the last `per` seconds."""
+        now = self.clock()
+        return sum(1 for t in self._starts if t > now - self.per)
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """How many requests wait for a slot (of one priority, or all)."""
+        self._drop_dead_waiters()
+        if priority is None:
+            return len(self._queue)
+        return sum(1 for w in self._queue if w.priority == int(priority))
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause set by `pause_until` (0.0 when not paused)."""
+        return max(0.0, self._paused_until - self.clock())
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _delay(self, now: float) -> float:
+        """Seconds until a request may start, ignoring the queue."""
+        while self._starts and self._starts[0] <= now - self._window:
+            self._starts.popleft()
+        wait = self._paused_until - now
+        if len(self._starts) >= self.max_requests:
+            oldest_relevant = self._starts[len(self._starts) - self.max_requests]
+            wait = max(wait, oldest_relevant + self._window - now)
+        return wait
+
+    async def _acquire(self, priority: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._drop_dead_waiters()
+        me = _Waiter(priority, next(self._seq), loop, asyncio.Event())
+        previous_head = self._queue[0] if self._queue else None
+        heapq.heappush(self._queue, me)
+        if previous_head is not None and self._queue[0] is me:
+            previous_head.event.set()  # it no longer heads the queue: let it step back
+        try:
+            while True:
+                if self._queue[0] is me:
+                    delay = self._delay(self.clock())
+                    if delay <= 0:
+                        heapq.heappop(self._queue)
+                        self._starts.append(self.clock())
+                        self._wake_head()
+                        return
+                    try:
+                        async with asyncio.timeout(delay):
+                            await me.event.wait()
+                    except TimeoutError:
+                        pass
+                else:
+                    await me.event.wait()
+                me.event.clear()
+        except BaseException:
+            if me in self._queue:
+                self._queue.remove(me)
+                heapq.heapify(self._queue)
+                self._wake_head()
+            raise
+
+    def _wake_head(self) -> None:
+        self._drop_dead_waiters()
+        if self._queue:
+            self._queue[0].event.set()
+
+    def _drop_dead_waiters(self) -> None:
+        """Forget waiters whose event loop was closed without cancelling them."""
+        if any(w.loop.is_closed() for w in self._queue):
+            self._queue = [w for w in self._queue if not w.loop.is_closed()]
+            heapq.heapify(self._queue)
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestScheduler(max_requests={self.max_requests}, per={self.per}, "
+            f"in_window={self.in_window()}, waiting={len(self._queue)})"
+        )
+
+
+_default: RequestScheduler | None = None
+
+
+def default_scheduler() -> RequestScheduler:
+    """The process-wide scheduler every client shares unless one is injected."""
+    global _default
+    if _default is None:
+        _default = RequestScheduler()
+    return _default
