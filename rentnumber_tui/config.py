@@ -1,0 +1,538 @@
+"""Settings: ``config.toml`` (every key optional), command-line overrides, the transport rule.
+
+Stdlib only (tomllib, urllib.parse, ipaddress). The API key is never read from or written
+to this file.
+
+    settings, problems = load_settings(profile="work")   # problems: sentences to show
+    settings = merge_cli(settings, base_url=args.base_url, theme=args.theme)
+    verdict = check_transport(settings.effective_base_url, settings.allow_insecure_http)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import re
+import secrets as _secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rentnumber_tui.locations import (
+    CONFIG_ENV,
+    DEFAULT_PROFILE,
+    config_file,
+    config_file_from_env,
+    validate_profile,
+)
+
+DEFAULT_BASE_URL = "https://v2.rentnumber.net/api/v1"
+MIN_POLL_INTERVAL = 1.0
+MAX_POLL_INTERVAL = 60.0
+
+
+#: Environment variable for the base URL (read by the API client too): between the
+#: command-line flag and the settings file.
+BASE_URL_ENV = "RENTNUMBER_BASE_URL"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used (a bad command-line value, a theme that cannot be
+    saved). `message` is a sentence for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: The API base URL; None means the public server (`DEFAULT_BASE_URL`).
+    base_url: str | None = None
+    #: A Textual theme name, remembered from the command palette; None: the app's default.
+    theme: str | None = None
+    #: Seconds between status polls of one rental, at the slowest (>= 1).
+    poll_interval: float = 5.0
+    #: ISO 3166 alpha-2 code ("NG") preselected in the country list.
+    default_country: str | None = None
+    #: Copy a received code to the clipboard.
+    clipboard: bool = True
+    #: Ring the terminal bell when a code arrives.
+    bell: bool = True
+    #: Show toast notifications.
+    notifications: bool = True
+    #: Send the key over plain HTTP to a non-loopback host (shown as a warning).
+    allow_insecure_http: bool = False
+
+    @property
+    def effective_base_url(self) -> str:
+        return self.base_url or DEFAULT_BASE_URL
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+class _Bad(Exception):
+    """A value of the wrong type or range; `expectation` completes "'key' …"."""
+
+    def __init__(self, expectation: str) -> None:
+        super().__init__(expectation)
+        self.expectation = expectation
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Bad("must be true or false")
+
+
+def _base_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    expectation = 'must be an http:// or https:// URL such as "https://v2.rentnumber.net/api/v1"'
+    if not isinstance(value, str):
+        raise _Bad(expectation)
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise _Bad(expectation) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise _Bad(expectation)
+    if any(ch.isspace() for ch in url) or parts.query or parts.fragment:
+        raise _Bad(expectation + " (no spaces, query or fragment)")
+    return url.rstrip("/")
+
+
+def _theme(value: Any) -> str:
+    expectation = 'must be a theme name such as "textual-dark"'
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise _Bad(expectation)
+    if any(not ch.isprintable() for ch in value):
+        raise _Bad(expectation)
+    return value.strip()
+
+
+def _poll_interval(value: Any) -> float:
+    expectation = f"must be a number of seconds from {MIN_POLL_INTERVAL:g} to {MAX_POLL_INTERVAL:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Bad(expectation)
+    if not math.isfinite(value) or not MIN_POLL_INTERVAL <= value <= MAX_POLL_INTERVAL:
+        raise _Bad(expectation)
+    return float(value)
+
+
+_COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
+
+
+def _country(value: Any) -> str:
+    if isinstance(value, str) and _COUNTRY_RE.fullmatch(value.strip()):
+        return value.strip().upper()
+    raise _Bad('must be a two-letter ISO country code such as "NG"')
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "base_url": _base_url,
+    "theme": _theme,
+    "poll_interval": _poll_interval,
+    "default_country": _country,
+    "clipboard": _bool,
+    "bell": _bool,
+    "notifications": _bool,
+    "allow_insecure_http": _bool,
+}
+_PROFILE_KEYS = ("base_url", "default_country")
+_DEFAULTS = Settings()
+
+# Keys someone might use to put the API key in the file: never echo their value.
+_SECRET_LOOKING = re.compile(r"(api[_-]?)?(key|token|secret|password)s?", re.IGNORECASE)
+
+
+def _show(value: Any) -> str:
+    """A value as it would be written in TOML, shortened."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        escaped = shown.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + "".join(ch if ch.isprintable() else "?" for ch in escaped) + '"'
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _show_default(key: str) -> str:
+    value = getattr(_DEFAULTS, key)
+    if value is None:
+        return "unset"
+    return _show(value)
+
+
+def _check_table(
+    table: dict[str, Any],
+    allowed: tuple[str, ...],
+    *,
+    path: Path,
+    prefix: str,
+    problems: list[str],
+    skip: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Validate the keys of one table; return the good values, report the rest."""
+    good: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in skip:
+            continue
+        name = prefix + key
+        if key not in allowed:
+            if prefix and key in _VALIDATORS:
+                problems.append(
+                    f"{path}: '{name}' cannot be set per profile (only "
+                    f"{', '.join(allowed)}) — ignored"
+                )
+                continue
+            if _SECRET_LOOKING.fullmatch(key):
+                problems.append(
+                    f"{path}: '{name}' is not read from the settings file — the API key "
+                    "belongs in the keyring: run `rentnumber-tui login` or set "
+                    "RENTNUMBER_API_KEY (and remove it from this file)"
+                )
+                continue
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            suggestion = f" (did you mean '{prefix}{hint[0]}'?)" if hint else ""
+            problems.append(f"{path}: unknown key '{name}' — ignored{suggestion}")
+            continue
+        try:
+            good[key] = _VALIDATORS[key](value)
+        except _Bad as bad:
+            problems.append(
+                f"{path}: '{name}' {bad.expectation}, not {_show(value)} — "
+                f"using the default ({_show_default(key)})"
+            )
+    return good
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, profile: str = DEFAULT_PROFILE
+) -> tuple[Settings, list[str]]:
+    """Read the settings file for `profile`.
+
+    `path` defaults to `config_file()` ($RENTNUMBER_CONFIG or config.toml in the config
+    dir). A missing file is normal and gives the defaults. Never raises for the file's
+    content: each problem is returned as a sentence naming the file and the key, and the
+    affected setting keeps its default (an unreadable or invalid file: all defaults).
+    Raises `InvalidProfile` (a ValueError) for an unusable profile name.
+    """
+    import tomllib
+
+    validate_profile(profile)
+    problems: list[str] = []
+    named_by_env = path is None and config_file_from_env()
+    file = Path(path) if path is not None else config_file()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        if named_by_env:
+            problems.append(f"{CONFIG_ENV} names {file}, which does not exist — using the defaults")
+        return Settings(), problems
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        problems.append(f"cannot read {file} ({reason}) — using the defaults")
+        return Settings(), problems
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        problems.append(f"{file} is not UTF-8 text — using the defaults")
+        return Settings(), problems
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{file} is not valid TOML: {exc} — using the defaults")
+        return Settings(), problems
+
+    values = _check_table(
+        data,
+        tuple(_VALIDATORS),
+        path=file,
+        prefix="",
+        problems=problems,
+        skip=("profiles",),
+    )
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        problems.append(
+            f"{file}: 'profiles' must be a table ([profiles.NAME] sections), "
+            f"not {_show(profiles)} — ignored"
+        )
+        profiles = {}
+    section = profiles.get(profile)
+    if section is not None:
+        if isinstance(section, dict):
+            values.update(
+                _check_table(
+                    section,
+                    _PROFILE_KEYS,
+                    path=file,
+                    prefix=f"profiles.{profile}.",
+                    problems=problems,
+                )
+            )
+        else:
+            problems.append(
+                f"{file}: 'profiles.{profile}' must be a table ([profiles.{profile}]), "
+                f"not {_show(section)} — ignored"
+            )
+    return Settings(**values), problems
+
+
+def merge_cli(settings: Settings, **flags: Any) -> Settings:
+    """Apply command-line values over `settings` (flags win). A flag of None was not
+    given. Flag names are `Settings` field names. Raises `ConfigError` naming the flag
+    (``--poll-interval``) for a bad value, TypeError for an unknown field."""
+    changes: dict[str, Any] = {}
+    for name, value in flags.items():
+        if name not in _VALIDATORS:
+            raise TypeError(f"merge_cli() got an unknown setting {name!r}")
+        if value is None:
+            continue
+        try:
+            changes[name] = _VALIDATORS[name](value)
+        except _Bad as bad:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} {bad.expectation}, not {_show(value)}") from None
+    return dataclasses.replace(settings, **changes)
+
+
+def resolve_base_url(settings: Settings, flag: str | None = None) -> str:
+    """The base URL to use: the flag, else ``$RENTNUMBER_BASE_URL``, else the settings
+    file (the profile's section over the top level), else `DEFAULT_BASE_URL`. Blank
+    values count as unset; a trailing slash is dropped."""
+    for candidate in (flag, os.environ.get(BASE_URL_ENV)):
+        if candidate and candidate.strip():
+            return candidate.strip().rstrip("/")
+    return settings.effective_base_url
+
+
+# ---------------------------------------------------------------------------- save_theme
+
+_HEADER_RE = re.compile(r"^\s*\[\[?[^\[\]\n]+\]\]?\s*(#.*)?$")
+_THEME_RE = re.compile(
+    r"""^(?P<lead>[ \t]*(?:theme|"theme"|'theme')[ \t]*=[ \t]*)"""
+    r"""(?P<value>"(?:[^"\\\r\n]|\\.)*"|'[^'\r\n]*'|[^\s#]+)"""
+    r"""(?P<trail>[ \t]*(?:#.*)?)$"""
+)
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _with_theme(text: str, theme: str) -> str:
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    setting = f"theme = {_toml_string(theme)}"
+    first_table = next((i for i, line in enumerate(lines) if _HEADER_RE.match(line)), len(lines))
+    for i in range(first_table):
+        body = lines[i].rstrip("\r\n")
+        match = _THEME_RE.match(body)
+        if match:
+            ending = lines[i][len(body) :]
+            lines[i] = match["lead"] + _toml_string(theme) + match["trail"] + (ending or newline)
+            return "".join(lines)
+    # No top-level theme: insert it above the first table (and the comments that
+    # introduce that table), or at the end.
+    pos = first_table
+    if pos < len(lines):
+        while pos > 0 and lines[pos - 1].lstrip().startswith("#"):
+            pos -= 1
+        while pos > 0 and not lines[pos - 1].strip():
+            pos -= 1
+        insert = [setting + newline]
+        if pos == 0 or lines[pos].strip():
+            insert.append(newline)
+        lines[pos:pos] = insert
+        return "".join(lines)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    lines.append(setting + newline)
+    return "".join(lines)
+
+
+def save_theme(theme: str, path: str | os.PathLike[str] | None = None) -> Path:
+    """Remember `theme` in the settings file, changing nothing else in it.
+
+    Rewrites (or adds) only the top-level ``theme = "..."`` line, keeps comments and
+    layout, checks the result parses to the same settings plus the new theme, and
+    replaces the file atomically (creating the directory). Follows a symlinked file.
+    Blocking: call it from a thread worker. Raises `ConfigError` with a sentence for the
+    user if the file cannot be read, is not valid TOML, or cannot be written.
+    """
+    import tomllib
+
+    try:
+        theme = _theme(theme)
+    except _Bad as bad:
+        raise ConfigError(f"'theme' {bad.expectation}, not {_show(theme)}") from None
+    file = Path(path) if path is not None else config_file()
+    target = Path(os.path.realpath(file))
+    try:
+        original = target.read_bytes().decode("utf-8-sig")
+        existed = True
+    except FileNotFoundError:
+        original, existed = "", False
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"could not save the theme: cannot read {file} ({reason})") from None
+    try:
+        before = tomllib.loads(original)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"could not save the theme: {file} is not valid TOML ({exc}); fix it first"
+        ) from None
+    updated = _with_theme(original, theme)
+    try:
+        after = tomllib.loads(updated)
+    except tomllib.TOMLDecodeError:
+        after = None
+    if after != {**before, "theme": theme}:
+        raise ConfigError(
+            f"could not update 'theme' in {file} automatically; "
+            f"set theme = {_toml_string(theme)} there by hand"
+        )
+    try:
+        _atomic_write(target, updated, keep_mode=existed)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"could not save the theme to {file} ({reason})") from None
+    return file
+
+
+def _atomic_write(target: Path, text: str, *, keep_mode: bool) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{_secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            if keep_mode and hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), target.stat().st_mode & 0o7777)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------- transport
+
+
+class Transport(Enum):
+    HTTPS = "https"
+    LOOPBACK = "loopback"  # plain HTTP to this computer: the local sandbox
+    INSECURE = "insecure"  # plain HTTP elsewhere, allowed by an explicit override
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class TransportCheck:
+    """Whether the API key may be sent to a base URL. `message` explains a refusal or
+    is the warning to keep visible on screen for an allowed insecure URL."""
+
+    verdict: Transport
+    url: str
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is not Transport.REFUSED
+
+    @property
+    def warning(self) -> str | None:
+        return self.message if self.verdict is Transport.INSECURE else None
+
+    @property
+    def explanation(self) -> str | None:
+        return self.message if self.verdict is Transport.REFUSED else None
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1`` (also as an IPv4-mapped address)."""
+    import ipaddress
+
+    if not host:
+        return False
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if address.is_loopback:
+        return True
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(mapped and mapped.is_loopback)
+
+
+def check_transport(base_url: str, allow_insecure: bool = False) -> TransportCheck:
+    """The transport rule (spec, clarification 12): the key goes only over HTTPS, or over
+    plain HTTP to a loopback address. Any other http:// URL is refused with an
+    explanation, unless `allow_insecure`, which allows it with a warning."""
+    from urllib.parse import urlsplit
+
+    text = str(base_url).strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        parts, port, host = None, None, None
+    scheme = parts.scheme.lower() if parts else ""
+    if parts is None or not host or scheme not in ("http", "https"):
+        shown = _show(text)
+        return TransportCheck(
+            Transport.REFUSED,
+            text,
+            f"{shown} is not a usable API address: it must start with https:// "
+            "(or http:// for a server on this computer) and name a host",
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    display = f"{scheme}://{netloc}{parts.path}"  # never userinfo, query or fragment
+    if scheme == "https":
+        return TransportCheck(Transport.HTTPS, display)
+    if is_loopback_host(host):
+        return TransportCheck(Transport.LOOPBACK, display)
+    if allow_insecure:
+        return TransportCheck(
+            Transport.INSECURE,
+            display,
+            f"INSECURE: the API key is sent unencrypted over plain HTTP to {netloc}; "
+            "anyone on the network path can read it",
+        )
+    return TransportCheck(
+        Transport.REFUSED,
+        display,
+        f"Refusing to send the API key to {display}: over plain http:// anyone on the "
+        "network path could read it. Use an https:// address; plain http:// is only "
+        "allowed to this computer (localhost, 127.0.0.1, ::1). To override, pass "
+        "--allow-insecure-http (or set allow_insecure_http = true in config.toml) — "
+        "a warning then stays on screen.",
+    )
