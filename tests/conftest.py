@@ -1,0 +1,57 @@
+"""Fixtures shared by every test package.
+
+- `isolated_dirs` (autouse): HOME and the XDG directories point into `tmp_path` and
+  every `RENTNUMBER_*` variable is unset, so no test reads or writes real user files.
+- `clock`: a `ManualClock` at 2026-04-12 14:00:00 UTC; move it with `.advance(s)`.
+- `sandbox`: the simulated server on that clock (seed 7, SMS after 5-20 s).
+- `loopback_server`: the same sandbox over real HTTP on 127.0.0.1; yields the base URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rentnumber_tui.sandbox import ManualClock, Sandbox, SandboxConfig
+
+START = datetime(2026, 4, 12, 14, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    dirs = {
+        "HOME": tmp_path / "home",
+        "XDG_CONFIG_HOME": tmp_path / "config",
+        "XDG_DATA_HOME": tmp_path / "data",
+        "XDG_CACHE_HOME": tmp_path / "cache",
+        "XDG_STATE_HOME": tmp_path / "state",
+    }
+    for name, path in dirs.items():
+        path.mkdir()
+        monkeypatch.setenv(name, str(path))
+    for name in list(os.environ):
+        if name.startswith("RENTNUMBER_"):
+            monkeypatch.delenv(name)
+    return dirs
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def sandbox(clock: ManualClock) -> Sandbox:
+    return Sandbox(SandboxConfig(seed=7, sms_delay=(5, 20)), clock=clock)
+
+
+@pytest.fixture
+def loopback_server(sandbox: Sandbox) -> Iterator[str]:
+    from rentnumber_tui.sandbox.server import running_server
+
+    with running_server(sandbox) as base_url:
+        yield base_url
