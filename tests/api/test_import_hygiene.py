@@ -1,0 +1,32 @@
+"""`rentnumber_tui.api` must stay free of Textual (DESIGN.md, Layers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_api_does_not_import_textual() -> None:
+    code = (
+        "import sys, rentnumber_tui.api, rentnumber_tui.api.client, rentnumber_tui.api.parsing;"
+        "assert 'rentnumber_tui.api' in sys.modules;"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_api_imports_only_httpx_and_stdlib() -> None:
+    allowed = {"httpx", "__future__"} | set(sys.stdlib_module_names)
+    for path in (ROOT / "rentnumber_tui" / "api").glob("*.py"):
+        for line in path.read_text().splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("import", "from") and not line.startswith(" "):
+                top = words[1].split(".")[0]
+                assert top == "" or top in allowed, f"{path.name}: {line}"
