@@ -81,7 +81,9 @@ def decode_json(text: str, *, endpoint: str, status: int) -> Any:
         ) from None
     except ValueError as exc:  # JSONDecodeError is a ValueError
         position = getattr(exc, "pos", None)
-        if stripped[0] in "{[" and position is not None and position >= len(stripped):
+        at_end = position is not None and position >= len(stripped)
+        unclosed = stripped[-1] not in "}]"
+        if stripped[0] in "{[" and (at_end or unclosed):
             raise InvalidResponse(
                 f"The server's answer to {endpoint} was cut off (incomplete JSON) "
                 f"— status {status}",

@@ -1,0 +1,66 @@
+"""Command line: `rentnumber-tui [--demo]`, `rentnumber-tui sandbox`, `login`, `logout`.
+
+Only argparse is imported up front: start-up time is first-frame time, so the app,
+httpx and the sandbox are imported when the chosen command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rentnumber-tui",
+        description="Rent phone numbers and receive verification codes from RentNumber.",
+        epilog="Other commands: 'rentnumber-tui sandbox --help', 'rentnumber-tui login', "
+        "'rentnumber-tui logout'.",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the built-in sandbox: no key, no network",
+    )
+    parser.add_argument(
+        "--base-url", help="API base URL (default: $RENTNUMBER_BASE_URL or the real service)"
+    )
+    parser.add_argument("--profile", default="default", help="account profile (default: default)")
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL that is not on this machine (the key would "
+        "travel unencrypted)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="demo: sandbox random seed")
+    parser.add_argument(
+        "--sms-delay", type=float, default=None, help="demo: typical seconds until an SMS arrives"
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "sandbox":
+        from rentnumber_tui.sandbox.server import main as sandbox_main
+
+        return sandbox_main(args[1:])
+    if args and args[0] in ("login", "logout"):
+        from rentnumber_tui.cli_auth import auth_main
+
+        return auth_main(args[0], args[1:])
+
+    options = _app_parser().parse_args(args)
+    if options.version:
+        from rentnumber_tui import __version__
+
+        print(f"rentnumber-tui {__version__}")
+        return 0
+    from rentnumber_tui.launch import run_app
+
+    return run_app(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

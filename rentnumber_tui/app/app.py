@@ -1,0 +1,322 @@
+"""The Textual App: owns the screens, follows the backend, and routes its events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.api.models import Balance, Country, Service
+from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.events import (
+    AuthLost,
+    BackendEvent,
+    BalanceChanged,
+    CatalogUpdated,
+    HealthChanged,
+    PurchaseResolved,
+    RentalChanged,
+    RentalPollFailed,
+)
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+#: Seconds before loading the catalog again after it failed.
+CATALOG_RETRY = 10.0
+
+
+def stylesheet() -> Path:
+    """`styles.tcss` inside the installed package, or at the root of a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "styles.tcss"
+    return installed if installed.exists() else package.parent / "styles.tcss"
+
+
+class RentNumberApp(App[None]):
+    CSS_PATH = stylesheet()
+    TITLE = "rentnumber-tui"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("f2", "rentals", "Rentals", id="rentals"),
+        Binding("f3", "history", "History", id="history"),
+        Binding("f4", "balance", "Balance", id="balance"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, backend: Backend, options: AppOptions | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.options = options or AppOptions()
+        self.services: tuple[Service, ...] | None = None
+        self.countries: tuple[Country, ...] | None = None
+        self.catalog_error: str | None = None
+        self.poll_errors: dict[int, str] = {}
+        self._rentals: dict[int, TrackedRental] = {}
+        self.account_status = AccountStatus(None, "online", None, False)
+        self.account_signal: Signal[AccountStatus] = Signal(self, "account")
+        self.rentals_signal: Signal[TrackedRental | None] = Signal(self, "rentals")
+        self.catalog_signal: Signal[None] = Signal(self, "catalog")
+        if self.options.theme:
+            self.theme = self.options.theme
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from rentnumber_tui.app.screens.services import ServicesScreen
+
+        backend = self.backend
+        backend.start()
+        client = backend.client
+        self.account_status = AccountStatus(
+            backend.last_balance,
+            client.health.state if client else "online",
+            None,
+            bool(client and client.has_key),
+        )
+        for rental in backend.rentals():
+            self._rentals[rental.rental_id] = rental
+        self.services = backend.cached_services()
+        self.countries = backend.cached_countries()
+        self.push_screen(ServicesScreen())
+        self.follow_backend()
+        self.load_catalog()
+        if self.account_status.has_key:
+            self.refresh_balance(quiet=True)
+        for warning in self.options.warnings:
+            self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def on_unmount(self) -> None:
+        self.backend.stop()
+
+    def _remember_theme(self, theme) -> None:
+        if self.options.save_theme is not None:
+            self.options.save_theme(theme.name)
+
+    # -- the backend's events ------------------------------------------------------------
+
+    @work(group="backend-events", exit_on_error=False)
+    async def follow_backend(self) -> None:
+        """Polling runs on the backend thread; this worker feeds its results to the UI."""
+        async for event in self.backend.events():
+            self.handle_event(event)
+
+    def handle_event(self, event: BackendEvent) -> None:
+        if isinstance(event, RentalChanged):
+            self._rental_changed(event.rental, event.new_code)
+        elif isinstance(event, BalanceChanged):
+            self._set_status(balance=event.balance)
+        elif isinstance(event, HealthChanged):
+            self._set_status(connection=event.state, message=event.message)
+        elif isinstance(event, RentalPollFailed):
+            self.poll_errors[event.rental_id] = f"Last check failed: {event.message}"
+            self.rentals_signal.publish(None)
+        elif isinstance(event, AuthLost):
+            self.notify(
+                f"{event.message} Polling is paused until a valid key is set.",
+                title="API key refused",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        elif isinstance(event, PurchaseResolved):
+            self.notify(event.message, title="Earlier rent checked", timeout=20, markup=False)
+        elif isinstance(event, CatalogUpdated):
+            if event.services is not None:
+                self.services = event.services
+            if event.countries is not None:
+                self.countries = event.countries
+            self.catalog_signal.publish(None)
+
+    def _rental_changed(self, rental: TrackedRental, new_code: bool) -> None:
+        self._rentals[rental.rental_id] = rental
+        self.poll_errors.pop(rental.rental_id, None)
+        self.rentals_signal.publish(rental)
+        if new_code and rental.code:
+            self._announce_code(rental)
+
+    def _announce_code(self, rental: TrackedRental) -> None:
+        if self.options.bell:
+            self.bell()
+        if self.options.notifications:
+            service = safe_text(rental.labels.service or "your rental", max_length=30)
+            self.notify(
+                f"{safe_text(rental.code, max_length=20)}  ·  {service}  ·  "
+                f"{safe_text(rental.phone, max_length=24)}\nF2 shows it; c copies it there.",
+                title="Code received",
+                timeout=15,
+                markup=False,
+            )
+
+    def _set_status(
+        self,
+        *,
+        balance: Balance | None = None,
+        connection: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        current = self.account_status
+        client = self.backend.client
+        self.account_status = AccountStatus(
+            balance=balance if balance is not None else current.balance,
+            connection=connection if connection is not None else current.connection,
+            connection_message=message if connection is not None else current.connection_message,
+            has_key=bool(client and client.has_key),
+        )
+        self.account_signal.publish(self.account_status)
+
+    # -- data the screens share ----------------------------------------------------------
+
+    def live_rentals(self) -> list[TrackedRental]:
+        return sorted(self._rentals.values(), key=lambda r: r.rental_id, reverse=True)
+
+    def rental(self, rental_id: int) -> TrackedRental | None:
+        return self._rentals.get(rental_id)
+
+    def flag_for(self, country_id: int) -> str:
+        for country in self.countries or ():
+            if country.id == country_id:
+                return country.flag
+        return ""
+
+    @work(exclusive=True, group="catalog", exit_on_error=False)
+    async def load_catalog(self) -> None:
+        """Show the cache at once (done in on_mount), then refresh from the server."""
+        try:
+            await self.backend.services()
+            await self.backend.countries()
+        except ApiError as error:
+            self.catalog_error = error.message
+            if self.services is None:
+                self.notify(
+                    f"{error.message} Trying again in {CATALOG_RETRY:g} s.",
+                    title="Could not load the services",
+                    severity="error",
+                    markup=False,
+                )
+            self.catalog_signal.publish(None)
+            self.set_timer(CATALOG_RETRY, self.load_catalog)
+        else:
+            self.catalog_error = None
+
+    @work(exclusive=True, group="balance", exit_on_error=False)
+    async def refresh_balance(self, quiet: bool = False) -> None:
+        try:
+            await self.backend.balance()
+        except ApiError as error:
+            if not quiet:
+                self.notify(error.message, title="Balance", severity="error", markup=False)
+
+    def require_key(self, purpose: str) -> bool:
+        """True when a key is set; otherwise say how to set one."""
+        client = self.backend.client
+        if client is not None and client.has_key:
+            return True
+        self.notify(
+            f"An API key is needed to {purpose}. Set RENTNUMBER_API_KEY or run "
+            "'rentnumber-tui login'.",
+            title="No API key",
+            severity="warning",
+            markup=False,
+        )
+        return False
+
+    def copy_text(self, text: str, what: str) -> None:
+        if not self.options.clipboard:
+            self.notify(
+                f"Copying is turned off in the settings. The {what} is {safe_text(text)}.",
+                markup=False,
+            )
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied the {what} {safe_text(text, max_length=40)}.", markup=False)
+
+    # -- navigation ----------------------------------------------------------------------
+
+    def open_countries(self, service: Service) -> None:
+        from rentnumber_tui.app.screens.countries import CountriesScreen
+
+        self.push_screen(CountriesScreen(service))
+
+    def open_prices(self, service: Service, country: Country | None) -> None:
+        from rentnumber_tui.app.screens.prices import PricesScreen
+
+        self.push_screen(PricesScreen(service, country))
+
+    def open_rentals(self, select: int | None = None) -> None:
+        from rentnumber_tui.app.screens.rentals import RentalsScreen
+
+        if isinstance(self.screen, RentalsScreen):
+            if select is not None:
+                self.screen.select(select)
+            return
+        self.push_screen(RentalsScreen(select=select))
+
+    def action_rentals(self) -> None:
+        self.open_rentals()
+
+    def action_history(self) -> None:
+        from rentnumber_tui.app.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def action_balance(self) -> None:
+        if self.require_key("see the balance"):
+            self.refresh_balance()
+
+    def action_help(self) -> None:
+        from rentnumber_tui.app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.help_lines()))
+
+    def help_lines(self):
+        from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
+        from rentnumber_tui.app.screens.countries import CountriesScreen
+        from rentnumber_tui.app.screens.help import key_lines
+        from rentnumber_tui.app.screens.history import HistoryScreen
+        from rentnumber_tui.app.screens.prices import PricesScreen
+        from rentnumber_tui.app.screens.rentals import RentalsScreen
+        from rentnumber_tui.app.widgets.offer_table import OfferTable
+
+        sections = [
+            ("Everywhere", RentNumberApp),
+            ("Services and countries: type to filter, ↑/↓ to move, Enter to open", CountriesScreen),
+            ("Price table", PricesScreen),
+            ("Price table (moving)", OfferTable),
+            ("Confirm a rent", ConfirmRentScreen),
+            ("Live rentals", RentalsScreen),
+            ("Confirm a cancel", ConfirmCancelScreen),
+            ("History", HistoryScreen),
+        ]
+        return key_lines(sections, self.get_key_display)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Live rentals", "Every active rental, its code and actions (F2)", self.action_rentals
+        )
+        yield SystemCommand(
+            "History", "The account's rentals, newest first (F3)", self.action_history
+        )
+        yield SystemCommand(
+            "Refresh balance", "Ask the server for the wallet balance (F4)", self.action_balance
+        )
+        yield SystemCommand("Services", "Back to the service list", self._to_services)
+        yield SystemCommand("Help", "Every key, per screen (F1)", self.action_help)
+        yield SystemCommand(
+            "Reload services", "Fetch services and countries again", self.load_catalog
+        )
+        yield from super().get_system_commands(screen)
+
+    def _to_services(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()

@@ -1,0 +1,54 @@
+"""Text the screens show for times, statuses and rentals (plain strings, no markup)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rentnumber_tui.api.models import RentalStatus
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+STATUS_LABELS = {
+    "pending": "pending",
+    "waiting": "waiting for SMS",
+    "received": "code received",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "expired": "expired",
+    "refunded": "refunded",
+}
+
+
+def status_label(status: RentalStatus) -> str:
+    """Known statuses in words; unknown ones verbatim (spec, clarification 4)."""
+    return STATUS_LABELS.get(status.value, safe_text(status.value, max_length=24))
+
+
+def countdown(seconds: float | None) -> str:
+    """`14:59`, `1:02:03`, or `0:00` once it has run out; `--:--` when unknown."""
+    if seconds is None:
+        return "--:--"
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def rental_time_left(rental: TrackedRental, now: datetime) -> str:
+    if rental.is_final:
+        return status_label(rental.status)
+    return countdown(rental.seconds_left(now))
+
+
+def rental_title(rental: TrackedRental) -> str:
+    """ "WhatsApp · 🇳🇬 Nigeria · Alpha" from whatever names are known."""
+    labels = rental.labels
+    country = " ".join(part for part in (labels.flag, labels.country) if part)
+    parts = [labels.service, country, labels.provider]
+    return safe_text(" · ".join(part for part in parts if part) or f"Rental {rental.rental_id}")
+
+
+def short_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""

@@ -1,0 +1,202 @@
+"""Confirmations: renting (with price and balance after) and cancelling (refund or not)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from rentnumber_tui.api.errors import ApiError, InsufficientBalance, OutOfStock
+from rentnumber_tui.api.models import Offer, Service
+from rentnumber_tui.app.format import rental_title
+from rentnumber_tui.core.backend import RentBlocked, RentFailedSafely, RentStillUnknown
+from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+
+def _row(label: str, value: str, style: str = "") -> Content:
+    return Content.assemble((f"{label:<16}", "$text-muted"), (value, style))
+
+
+def _server_says(error: ApiError) -> str:
+    return safe_text(error.server_text or error.message, max_length=300)
+
+
+class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
+    """Shows what will be bought and what it leaves in the wallet; rents on Enter/y.
+
+    While the request is in flight no key can start another rent or close the dialog:
+    the result (rented, refused, or unknown and being checked) is always shown."""
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Rent", id="confirm-rent"),
+        Binding("escape,n", "close", "Cancel", id="cancel-rent"),
+    ]
+
+    def __init__(self, offer: Offer, service: Service, flag: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.offer = offer
+        self.service = service
+        self.flag = flag
+        self.balance: Decimal | None = None
+        self.currency = "NGN"
+        self.busy = False
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        offer = self.offer
+        with Vertical(classes="dialog", id="confirm-rent"):
+            yield Static(Content("Rent this number?"), classes="dialog-title")
+            yield Static(_row("Service", safe_text(self.service.name, max_length=40), "bold"))
+            flag = safe_text(self.flag, max_length=4)
+            country = f"{flag} {safe_text(offer.country_name, max_length=36)}".strip()
+            yield Static(_row("Country", country))
+            yield Static(_row("Provider", safe_text(offer.provider_name, max_length=40)))
+            yield Static(_row("Price", format_money(offer.price), "bold"))
+            yield Static(_row("Balance", "checking…"), id="confirm-balance")
+            yield Static(_row("After purchase", "…"), id="confirm-after")
+            yield Static(id="confirm-message", classes="dialog-message")
+            yield Static(
+                Content("Enter or y: rent · Esc or n: go back"),
+                id="confirm-hint",
+                classes="dialog-hint",
+            )
+
+    def on_mount(self) -> None:
+        app = self.app
+        last = app.account_status.balance  # type: ignore[attr-defined]
+        if last is not None:
+            self._show_balance(last.amount, last.currency)
+        self.fetch_balance()
+
+    @work(exclusive=True, group="confirm-balance", exit_on_error=False)
+    async def fetch_balance(self) -> None:
+        try:
+            balance = await self.app.backend.balance()  # type: ignore[attr-defined]
+        except ApiError as error:
+            if self.balance is None:
+                self.query_one("#confirm-balance", Static).update(
+                    _row("Balance", f"unknown ({error.message})")
+                )
+            return
+        self._show_balance(balance.amount, balance.currency)
+
+    def _show_balance(self, amount: Decimal, currency: str) -> None:
+        self.balance, self.currency = amount, currency
+        after = amount - self.offer.price
+        self.query_one("#confirm-balance", Static).update(
+            _row("Balance", format_money(amount, currency))
+        )
+        self.query_one("#confirm-after", Static).update(
+            _row(
+                "After purchase",
+                format_money(after, currency),
+                "bold" if after >= 0 else "bold $error",
+            )
+        )
+        if after < 0 and not self.busy:
+            self._say(
+                f"Not enough balance: this costs {format_money(self.offer.price)}.", error=True
+            )
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.query_one("#confirm-message", Static).update(
+            Content.assemble((text, "bold $error" if error else "bold"))
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.busy:
+            return False
+        return not (action == "confirm" and self.finished)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_confirm(self) -> None:
+        if self.balance is not None and self.balance < self.offer.price:
+            self._say(
+                f"Not enough balance: this costs {format_money(self.offer.price)} and the "
+                f"wallet holds {format_money(self.balance, self.currency)}. Top up first.",
+                error=True,
+            )
+            return
+        self.busy = True
+        self._say("Renting… (this dialog stays until the answer is known)")
+        self.refresh_bindings()
+        self.rent()
+
+    @work(exclusive=True, group="rent", exit_on_error=False)
+    async def rent(self) -> None:
+        backend = self.app.backend  # type: ignore[attr-defined]
+        try:
+            rental = await backend.rent(self.offer, self.service, self.flag)
+        except RentBlocked as blocked:
+            self._fail(blocked.message)
+        except RentFailedSafely as safe:
+            self._fail(safe.message, retry=True)
+        except RentStillUnknown as unknown:
+            self._fail(unknown.message)
+        except InsufficientBalance as error:
+            self._fail(f"Not enough balance. The server says: {_server_says(error)}")
+        except OutOfStock as error:
+            self._fail(f"Out of stock. The server says: {_server_says(error)}")
+        except ApiError as error:
+            self._fail(safe_text(error.message, max_length=500), retry=error.transient)
+        else:
+            self.busy = False
+            self.dismiss(rental)
+
+    def _fail(self, text: str, *, retry: bool = False) -> None:
+        self.busy = False
+        self.finished = not retry
+        self._say(text, error=True)
+        hint = "Enter or y: try again · Esc: go back" if retry else "Esc: go back"
+        self.query_one("#confirm-hint", Static).update(Content(hint))
+        self.refresh_bindings()
+
+
+class ConfirmCancelScreen(ModalScreen[bool]):
+    """Says whether cancelling refunds (no SMS yet) or not (an SMS arrived)."""
+
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Cancel rental", id="confirm-cancel"),
+        Binding("escape,n", "close", "Keep it", id="keep-rental"),
+    ]
+
+    def __init__(self, rental: TrackedRental) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rental = rental
+
+    def compose(self) -> ComposeResult:
+        rental = self.rental
+        if rental.code or rental.status.has_sms:
+            consequence = (
+                "An SMS has already arrived, so cancelling gives NO refund.",
+                "bold $warning",
+            )
+        else:
+            consequence = (
+                f"No SMS has arrived: {format_money(rental.cost)} will be refunded.",
+                "bold $success",
+            )
+        with Vertical(classes="dialog", id="confirm-cancel"):
+            yield Static(Content("Cancel this rental?"), classes="dialog-title")
+            yield Static(_row("Rental", rental_title(rental)))
+            yield Static(_row("Number", safe_text(rental.phone, max_length=40), "bold"))
+            yield Static(Content.assemble(consequence), classes="dialog-message")
+            yield Static(
+                Content("Enter or y: cancel it · Esc or n: keep it"), classes="dialog-hint"
+            )
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,85 @@
+"""The account's rentals, newest first: the server's last 100 merged with everything
+this machine has seen (so nothing is lost past the API's 100)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.app.format import short_time, status_label
+from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+COLUMNS = ("Created (UTC)", "Service", "Country", "Provider", "Number", "Status", "Cost", "Code")
+
+
+def history_row(rental: TrackedRental) -> tuple[Content, ...]:
+    labels = rental.labels
+    return (
+        Content(short_time(rental.created_at)),
+        Content(safe_text(labels.service, max_length=20)),
+        Content(safe_text(labels.country, max_length=18)),
+        Content(safe_text(labels.provider, max_length=16)),
+        Content(safe_text(rental.phone, max_length=20)),
+        Content(status_label(rental.status)),
+        Content(format_money(rental.cost)),
+        Content(safe_text(rental.code or "", max_length=12)),
+    )
+
+
+class HistoryScreen(AppScreen):
+    TITLE_TEXT = "RentNumber › History"
+    AUTO_FOCUS = "#history-table"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="back"),
+        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static(id="history-status")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="history", exit_on_error=False)
+    async def load(self) -> None:
+        status = self.query_one("#history-status", Static)
+        table = self.query_one(DataTable)
+        if not self.app.require_key("see the history"):  # type: ignore[attr-defined]
+            status.update(Content("The history needs an API key."))
+            return
+        status.update(Content("Loading history…"))
+        table.loading = table.row_count == 0
+        try:
+            rentals = await self.app.backend.history()  # type: ignore[attr-defined]
+        except ApiError as error:
+            status.update(
+                Content.assemble(("Could not load the history: ", "bold $error"), error.message)
+            )
+            return
+        finally:
+            table.loading = False
+        self.rentals = rentals
+        table.clear()
+        for rental in rentals:
+            table.add_row(*history_row(rental), key=str(rental.rental_id))
+        spent = sum(
+            (r.cost for r in rentals if r.status.value not in ("refunded", "expired")), Decimal(0)
+        )
+        status.update(
+            Content(f"{len(rentals)} rentals · {format_money(spent)} spent (refunds excluded)")
+        )

@@ -1,0 +1,151 @@
+"""Every offer for a service (and country): sort, filter, refresh, and rent one."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Input, Static
+
+from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.api.models import Country, Offer, PriceList, Service
+from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
+from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+
+class PricesScreen(AppScreen):
+    AUTO_FOCUS = "OfferTable"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("p", "sort('price')", "Price", id="sort-price"),
+        Binding("s", "sort('stock')", "Stock", id="sort-stock"),
+        Binding("v", "sort('provider')", "Provider", id="sort-provider"),
+        Binding("c", "sort('country')", "Country", id="sort-country"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+    ]
+
+    def __init__(self, service: Service, country: Country | None) -> None:
+        super().__init__()
+        self.service = service
+        self.country = country
+        where = safe_text(country.name, max_length=24) if country else "All countries"
+        self.TITLE_TEXT = f"RentNumber › {safe_text(service.name, max_length=24)} › {where}"
+        self.price_list: PriceList | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="Filter by provider or country…", id="offer-filter")
+        yield OfferTable(id="offers")
+        yield Static(id="prices-status")
+
+    def on_mount(self) -> None:
+        self.query_one("#offer-filter", Input).display = False
+        self.load()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="prices", exit_on_error=False)
+    async def load(self) -> None:
+        table = self.query_one(OfferTable)
+        status = self.query_one("#prices-status", Static)
+        first = self.price_list is None
+        table.loading = first
+        status.update(Content("Loading offers…" if first else "Refreshing…"))
+        try:
+            price_list = await self.app.backend.prices(  # type: ignore[attr-defined]
+                self.service.slug, self.country.id if self.country else None
+            )
+        except ApiError as error:
+            status.update(
+                Content.assemble(("Could not load offers: ", "bold $error"), error.message)
+            )
+            return
+        finally:
+            table.loading = False
+        self.price_list = price_list
+        table.set_offers(price_list.offers)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        table = self.query_one(OfferTable)
+        offers = self.price_list.offers if self.price_list else ()
+        rentable = sum(1 for offer in offers if offer.available)
+        shown = len(table.visible_offers)
+        text = f"{len(offers)} offers, {rentable} in stock"
+        if shown != len(offers):
+            text += f" · {shown} match the filter"
+        self.query_one("#prices-status", Static).update(
+            Content.assemble(
+                text, ("  ·  Enter rents · p/s/v/c sort · / filter · r refresh", "$text-muted")
+            )
+        )
+
+    # -- sorting and filtering -----------------------------------------------------------
+
+    def action_sort(self, column: str) -> None:
+        self.query_one(OfferTable).sort_by(column)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#offer-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#offer-filter", Input)
+        if box.has_focus:
+            self.query_one(OfferTable).focus()
+            if not box.value:
+                box.display = False
+            return
+        self.app.pop_screen()
+
+    @on(Input.Changed, "#offer-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(OfferTable).set_filter(event.value)
+        self._show_count()
+
+    @on(Input.Submitted, "#offer-filter")
+    def _filter_done(self) -> None:
+        self.query_one(OfferTable).focus()
+
+    # -- renting -------------------------------------------------------------------------
+
+    @on(OfferTable.Unavailable)
+    def _unavailable(self, event: OfferTable.Unavailable) -> None:
+        offer = event.offer
+        why = "is out of stock" if offer.stock <= 0 else "has no valid price"
+        self.notify(
+            f"This offer from {safe_text(offer.provider_name, max_length=40)} {why}; "
+            "it cannot be rented.",
+            title="Not available",
+            severity="warning",
+            markup=False,
+        )
+
+    @on(OfferTable.Chosen)
+    def _chosen(self, event: OfferTable.Chosen) -> None:
+        self.rent(event.offer)
+
+    def rent(self, offer: Offer) -> None:
+        app = self.app
+        if not app.require_key("rent a number"):  # type: ignore[attr-defined]
+            return
+        locked = app.backend.renting_locked  # type: ignore[attr-defined]
+        if locked:
+            self.notify(locked, title="Cannot rent now", severity="warning", markup=False)
+            return
+        flag = app.flag_for(offer.country_id)  # type: ignore[attr-defined]
+
+        def done(rental: TrackedRental | None) -> None:
+            if rental is not None:
+                app.open_rentals(select=rental.rental_id)  # type: ignore[attr-defined]
+            self.load()  # stock and prices may have changed
+
+        app.push_screen(ConfirmRentScreen(offer, self.service, flag), done)

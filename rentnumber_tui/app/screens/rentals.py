@@ -1,0 +1,178 @@
+"""The live rentals: every active (and recently ended) rental, with the selected one in
+full — its code large, the SMS, copy keys and cancel."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.app.format import rental_time_left, status_label
+from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
+from rentnumber_tui.app.widgets.rental_detail import RentalDetail
+from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+
+def rental_option(rental: TrackedRental, now) -> Option:
+    service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=16)
+    phone = safe_text(rental.phone, max_length=20)
+    if rental.code:
+        state = (f"code {safe_text(rental.code, max_length=10)}", "bold $success")
+    else:
+        state = (status_label(rental.status), "$text-muted")
+    prompt = Content.assemble(
+        (f"{service:<16} ", "bold"),
+        f"{phone:<20} ",
+        (f"{state[0]:<18}", state[1]),
+        f" {rental_time_left(rental, now):>8}",
+    )
+    return Option(prompt, id=str(rental.rental_id))
+
+
+class RentalsScreen(AppScreen):
+    TITLE_TEXT = "RentNumber › Live rentals"
+    AUTO_FOCUS = "#rentals-list"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="back"),
+        Binding("c", "copy_code", "Copy code", id="copy-code"),
+        Binding("n", "copy_number", "Copy number", id="copy-number"),
+        Binding("x", "cancel_rental", "Cancel rental", id="cancel-rental"),
+        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+    ]
+
+    def __init__(self, select: int | None = None) -> None:
+        super().__init__()
+        self._select = select
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="rentals-body"):
+            yield OptionList(id="rentals-list")
+            yield Static(id="rentals-empty")
+            yield RentalDetail()
+
+    def on_mount(self) -> None:
+        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())  # type: ignore[attr-defined]
+        self.set_interval(1.0, self.tick)
+        self.redraw()
+
+    def select(self, rental_id: int) -> None:
+        self._select = rental_id
+        self.redraw()
+
+    @property
+    def selected(self) -> TrackedRental | None:
+        option = self.query_one("#rentals-list", OptionList).highlighted_option
+        if option is None or option.id is None:
+            return None
+        return self.app.rental(int(option.id))  # type: ignore[attr-defined]
+
+    def redraw(self) -> None:
+        app = self.app
+        rentals = app.live_rentals()  # type: ignore[attr-defined]
+        now = app.backend.server_now()  # type: ignore[attr-defined]
+        listing = self.query_one("#rentals-list", OptionList)
+        keep = self._select
+        if keep is None and listing.highlighted_option is not None:
+            keep = int(listing.highlighted_option.id or 0)
+        listing.set_options(rental_option(rental, now) for rental in rentals)
+        ids = [rental.rental_id for rental in rentals]
+        if ids:
+            listing.highlighted = ids.index(keep) if keep in ids else 0
+        self._select = None
+        empty = self.query_one("#rentals-empty", Static)
+        empty.display = not rentals
+        empty.update(
+            Content("Nothing rented yet. Pick a service, a country and an offer, then Enter.")
+        )
+        self._show_detail()
+
+    def tick(self) -> None:
+        """Once a second: countdowns move."""
+        app = self.app
+        now = app.backend.server_now()  # type: ignore[attr-defined]
+        listing = self.query_one("#rentals-list", OptionList)
+        for index, rental in enumerate(app.live_rentals()):  # type: ignore[attr-defined]
+            if index < listing.option_count and not rental.is_final:
+                listing.replace_option_prompt_at_index(index, rental_option(rental, now).prompt)
+        self.query_one(RentalDetail).update_countdown(now)
+
+    @on(OptionList.OptionHighlighted, "#rentals-list")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        rental = self.selected
+        app = self.app
+        error = app.poll_errors.get(rental.rental_id) if rental else None  # type: ignore[attr-defined]
+        self.query_one(RentalDetail).show(rental, app.backend.server_now(), error)  # type: ignore[attr-defined]
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_copy_code(self) -> None:
+        rental = self.selected
+        if rental is None or not rental.code:
+            self.notify("This rental has no code yet.", severity="warning", markup=False)
+            return
+        self.app.copy_text(rental.code, "code")  # type: ignore[attr-defined]
+
+    def action_copy_number(self) -> None:
+        rental = self.selected
+        if rental is None:
+            return
+        self.app.copy_text(rental.phone, "number")  # type: ignore[attr-defined]
+
+    def action_refresh(self) -> None:
+        rental = self.selected
+        if rental is not None and rental.followed:
+            self.refresh_rental(rental.rental_id)
+
+    @work(group="rental-refresh", exit_on_error=False)
+    async def refresh_rental(self, rental_id: int) -> None:
+        try:
+            await self.app.backend.refresh_rental(rental_id)  # type: ignore[attr-defined]
+        except ApiError as error:
+            self.notify(error.message, title="Refresh failed", severity="error", markup=False)
+
+    def action_cancel_rental(self) -> None:
+        rental = self.selected
+        if rental is None:
+            return
+        if rental.is_final:
+            self.notify(
+                f"This rental is already {status_label(rental.status)}.",
+                severity="warning",
+                markup=False,
+            )
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.cancel(rental.rental_id)
+
+        self.app.push_screen(ConfirmCancelScreen(rental), confirmed)
+
+    @work(group="cancel", exit_on_error=False)
+    async def cancel(self, rental_id: int) -> None:
+        try:
+            result, _ = await self.app.backend.cancel(rental_id)  # type: ignore[attr-defined]
+        except ApiError as error:
+            self.notify(
+                safe_text(error.message, max_length=300),
+                title="Cancel failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        if result.refunded:
+            text = f"Cancelled; {format_money(result.amount)} refunded."
+        else:
+            text = f"Cancelled ({status_label(result.status)}); no refund."
+        self.notify(text, title="Rental cancelled", markup=False)

@@ -1,0 +1,58 @@
+"""The first screen: every service with its cheapest price; type to filter, Enter opens."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.content import Content
+
+from rentnumber_tui.api.models import Service
+from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
+from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.text import safe_text
+
+NAME_WIDTH = 28
+
+
+def service_item(service: Service) -> FilterItem:
+    name = safe_text(service.name, max_length=NAME_WIDTH)
+    price = format_money(service.min_price) if service.min_price is not None else "—"
+    providers = service.provider_count
+    prompt = Content.assemble(
+        (name.ljust(NAME_WIDTH), "bold"),
+        ("  from ", "$text-muted"),
+        price.rjust(12),
+        (f"  · {providers} provider{'s' if providers != 1 else ''}", "$text-muted"),
+    )
+    keys = (safe_text(service.name, max_length=200), safe_text(service.slug, max_length=200))
+    return FilterItem(id=str(service.id), prompt=prompt, keys=keys)
+
+
+class ServicesScreen(AppScreen):
+    TITLE_TEXT = "RentNumber › Services"
+    AUTO_FOCUS = ".filter-input"
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterList(
+            placeholder="Type to filter services (e.g. whatsapp, tg)…",
+            empty="Loading services…",
+            id="services",
+        )
+
+    def on_mount(self) -> None:
+        app = self.app
+        self._show(app.services)  # type: ignore[attr-defined]
+        app.catalog_signal.subscribe(self, lambda _: self._show(app.services))  # type: ignore[attr-defined]
+
+    def _show(self, services: tuple[Service, ...] | None) -> None:
+        if services is None:
+            return
+        self._by_id = {str(service.id): service for service in services}
+        self.query_one(FilterList).set_items([service_item(s) for s in services])
+
+    @on(FilterList.Chosen)
+    def _open(self, event: FilterList.Chosen) -> None:
+        service = self._by_id.get(event.item_id)
+        if service is not None:
+            self.app.open_countries(service)  # type: ignore[attr-defined]

@@ -1,0 +1,140 @@
+"""A list with a filter box above it: type to narrow (fuzzy, instant), Enter to choose.
+
+Used for services and countries. Keys typed go to the filter; the arrow keys move the
+highlight in the list even while the filter has focus, so nothing needs a mouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from rentnumber_tui.core.fuzzy import rank
+
+#: Options shown at most; more matches are counted, and typing narrows them.
+MAX_SHOWN = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FilterItem:
+    id: str
+    prompt: Content
+    #: Texts the filter matches against (already made safe by the caller).
+    keys: tuple[str, ...]
+    disabled: bool = False
+
+
+class FilterList(Vertical):
+    BINDINGS = [
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("pagedown", "move(10)", "Page down", show=False),
+        Binding("pageup", "move(-10)", "Page up", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        list: FilterList
+        item_id: str
+
+    def __init__(self, *, placeholder: str, empty: str, id: str | None = None) -> None:
+        super().__init__(id=id, classes="filter-list")
+        self._placeholder = placeholder
+        self._empty = empty
+        self._items: Sequence[FilterItem] = ()
+        self._shown: list[FilterItem] = []
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=self._placeholder, classes="filter-input")
+        yield OptionList(classes="filter-options")
+        yield Static(classes="filter-summary")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one(Input)
+
+    @property
+    def options(self) -> OptionList:
+        return self.query_one(OptionList)
+
+    @property
+    def shown(self) -> list[FilterItem]:
+        return list(self._shown)
+
+    @property
+    def highlighted_id(self) -> str | None:
+        option = self.options.highlighted_option
+        return option.id if option is not None else None
+
+    def set_items(self, items: Sequence[FilterItem], *, keep: str | None = None) -> None:
+        """Replace the items, keeping the filter and (if present) the highlighted item."""
+        keep = keep if keep is not None else self.highlighted_id
+        self._items = items
+        self._apply(keep)
+
+    def set_empty(self, text: str) -> None:
+        """What to say while there are no items (loading, or why loading failed)."""
+        self._empty = text
+        if not self._items:
+            self.query_one(".filter-summary", Static).update(Content(text))
+
+    def focus_filter(self) -> None:
+        self.input.focus()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._apply(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._choose(self.highlighted_id)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(event.option.id)
+
+    def _choose(self, item_id: str | None) -> None:
+        if item_id is not None:
+            self.post_message(self.Chosen(self, item_id))
+
+    def action_move(self, delta: int) -> None:
+        options = self.options
+        if not options.option_count:
+            return
+        current = options.highlighted if options.highlighted is not None else -1
+        options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    def _apply(self, keep: str | None) -> None:
+        query = self.input.value if self.is_mounted else ""
+        matches = rank(query, self._items, lambda item: item.keys)
+        self._shown = matches[:MAX_SHOWN]
+        options = self.options
+        options.set_options(
+            Option(item.prompt, id=item.id, disabled=item.disabled) for item in self._shown
+        )
+        index = next((i for i, item in enumerate(self._shown) if item.id == keep), None)
+        if self._shown:
+            options.highlighted = index if index is not None else 0
+        summary = self.query_one(".filter-summary", Static)
+        if not self._items:
+            summary.update(Content(self._empty))
+        elif not matches:
+            summary.update(Content(f"Nothing matches “{query}”."))
+        elif len(matches) > MAX_SHOWN:
+            summary.update(
+                Content(f"{len(matches)} matches; showing the first {MAX_SHOWN}. Type to narrow.")
+            )
+        else:
+            summary.update(Content(f"{len(matches)} of {len(self._items)}"))

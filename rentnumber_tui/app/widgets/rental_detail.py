@@ -1,0 +1,96 @@
+"""One rental in full: the code large, the SMS text, the number, status and countdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Digits, Static
+
+from rentnumber_tui.app.format import rental_time_left, rental_title, status_label
+from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+#: Characters the Digits widget can draw large; other codes are shown in bold text.
+_DIGIT_CHARS = set("0123456789+-^x:ABCDEF$£€()")
+#: Longest code drawn large (each character is three cells wide).
+_MAX_DIGITS = 12
+
+
+class RentalDetail(Vertical):
+    def __init__(self) -> None:
+        super().__init__(id="rental-detail")
+        self.rental: TrackedRental | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        yield Static(id="detail-number")
+        yield Static(id="detail-status")
+        yield Digits(id="detail-code-digits")
+        yield Static(id="detail-code-text")
+        yield Static(id="detail-sms")
+        yield Static(id="detail-problem")
+
+    def show(self, rental: TrackedRental | None, now: datetime, poll_error: str | None) -> None:
+        self.rental = rental
+        title = self.query_one("#detail-title", Static)
+        if rental is None:
+            title.update(Content("No rental selected. Rent a number from the price table."))
+            for child_id in (
+                "#detail-number",
+                "#detail-status",
+                "#detail-code-text",
+                "#detail-sms",
+                "#detail-problem",
+            ):
+                self.query_one(child_id, Static).update("")
+            self.query_one(Digits).display = False
+            return
+        title.update(Content(rental_title(rental)))
+        self.query_one("#detail-number", Static).update(
+            Content.assemble(
+                ("Number  ", "$text-muted"), (safe_text(rental.phone, max_length=64), "bold")
+            )
+        )
+        self.update_countdown(now)
+        code = safe_text(rental.code, max_length=64) if rental.code else None
+        digits = self.query_one(Digits)
+        code_text = self.query_one("#detail-code-text", Static)
+        if code is None:
+            digits.display = False
+            code_text.update(
+                Content("Waiting for the SMS…" if rental.followed else "No code was received.")
+            )
+        elif len(code) <= _MAX_DIGITS and set(code) <= _DIGIT_CHARS:
+            digits.display = True
+            digits.update(code)
+            code_text.update(Content.assemble(("Code ", "$text-muted"), (code, "bold")))
+        else:
+            digits.display = False
+            code_text.update(Content.assemble(("Code  ", "$text-muted"), (code, "bold $success")))
+        sms = safe_text(rental.sms, max_length=2000, keep_newlines=True) if rental.sms else ""
+        self.query_one("#detail-sms", Static).update(
+            Content.assemble(("SMS  ", "$text-muted"), sms) if sms else Content("")
+        )
+        problem = rental.problem or poll_error
+        self.query_one("#detail-problem", Static).update(
+            Content(safe_text(problem, max_length=300)) if problem else Content("")
+        )
+
+    def update_countdown(self, now: datetime) -> None:
+        rental = self.rental
+        if rental is None:
+            return
+        self.query_one("#detail-status", Static).update(
+            Content.assemble(
+                ("Status  ", "$text-muted"),
+                (status_label(rental.status), "bold"),
+                ("   Time left  ", "$text-muted"),
+                rental_time_left(rental, now),
+                ("   Cost  ", "$text-muted"),
+                format_money(rental.cost),
+            )
+        )

@@ -1,0 +1,60 @@
+"""A line per live rental at the bottom of every screen, so a code is never missed."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from rentnumber_tui.app.format import rental_time_left, status_label
+from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.text import safe_text
+
+#: Lines shown at most; the rest are counted.
+MAX_LINES = 3
+
+
+class RentalsBar(Static):
+    """Hidden while nothing is rented. Redrawn on every rental change and once a second
+    for the countdowns."""
+
+    def on_mount(self) -> None:
+        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())  # type: ignore[attr-defined]
+        self.set_interval(1.0, self.redraw)
+        self.redraw()
+
+    def redraw(self) -> None:
+        app = self.app
+        rentals: list[TrackedRental] = [
+            r
+            for r in app.live_rentals()
+            if not r.is_final  # type: ignore[attr-defined]
+        ]
+        self.display = bool(rentals)
+        if not rentals:
+            return
+        now = app.backend.server_now()  # type: ignore[attr-defined]
+        lines = [_line(rental, now) for rental in rentals[:MAX_LINES]]
+        more = len(rentals) - MAX_LINES
+        if more > 0:
+            lines.append(Content.assemble((f"  … and {more} more (F2)", "$text-muted")))
+        self.update(Content("\n").join(lines))
+
+
+def _line(rental: TrackedRental, now) -> Content:
+    service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=18)
+    phone = safe_text(rental.phone, max_length=20)
+    left = rental_time_left(rental, now)
+    if rental.code:
+        return Content.assemble(
+            (f" {service:<18} ", "bold"),
+            f"{phone:<20} ",
+            ("code ", "$text-muted"),
+            (safe_text(rental.code, max_length=12), "bold $success"),
+            f"  {left:>7}",
+        )
+    return Content.assemble(
+        (f" {service:<18} ", "bold"),
+        f"{phone:<20} ",
+        (status_label(rental.status), "$text-muted"),
+        f"  {left:>7}",
+    )

@@ -1,0 +1,527 @@
+"""The backend: everything the UI asks of the API, run on its own thread and event loop.
+
+Requests, JSON parsing, the poller, reconciliation and store writes all happen on the
+backend thread, so a slow server, a 50,000-offer price list or a disk write never
+stalls the screen. The UI awaits the async methods from its own loop (they hop threads)
+and subscribes to `BackendEvent`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from rentnumber_tui.api.client import RentNumberClient
+from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
+from rentnumber_tui.api.models import (
+    Balance,
+    CancelResult,
+    Country,
+    Offer,
+    PriceList,
+    RentalState,
+    Service,
+    ServiceRef,
+)
+from rentnumber_tui.api.scheduler import Priority
+from rentnumber_tui.core import catalog
+from rentnumber_tui.core.events import (
+    AuthLost,
+    BackendEvent,
+    BalanceChanged,
+    CatalogUpdated,
+    HealthChanged,
+    PurchaseResolved,
+    RentalChanged,
+    RentalPollFailed,
+)
+from rentnumber_tui.core.poller import Poller, PollSettings
+from rentnumber_tui.core.rentals import RentalLabels, TrackedRental
+from rentnumber_tui.core.store import Purchase, Store
+
+T = TypeVar("T")
+
+#: How far before our own clock reading a rental created by our rent may be stamped.
+RECONCILE_MARGIN = timedelta(seconds=120)
+#: Finished rentals stay in the live panel this long after they end.
+RECENT_WINDOW = timedelta(hours=1)
+RECONCILE_RETRY = 5.0
+
+
+class RentBlocked(Exception):
+    """A rent cannot start now: one is in flight, or an earlier outcome is unresolved."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RentFailedSafely(Exception):
+    """The rent's outcome was unknown, and the account shows no new rental: nothing was
+    bought, so trying again is safe."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RentStillUnknown(Exception):
+    """The rent's outcome is unknown and could not be checked yet (the server is not
+    answering). Renting stays locked; the backend keeps checking and reports the result
+    with a `PurchaseResolved` event."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Backend:
+    def __init__(
+        self,
+        client_factory: Callable[[], RentNumberClient],
+        store: Store,
+        *,
+        poll_settings: PollSettings | None = None,
+    ) -> None:
+        self._client_factory = client_factory
+        self.store = store
+        self._poll_settings = poll_settings or PollSettings()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._subscribers: list[Callable[[BackendEvent], None]] = []
+        self._rentals: dict[int, TrackedRental] = {}
+        self._renting = False
+        self._unresolved: dict[int, Purchase] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.client: RentNumberClient | None = None
+        self.poller: Poller | None = None
+        self.last_balance: Balance | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the backend thread and wait until it is ready."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="rentnumber-backend", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(self._startup())
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _startup(self) -> None:
+        client = self._client_factory()
+        self.client = client
+        client.add_listener(self._on_health)
+        self.poller = Poller(
+            lambda rental_id, priority: client.rental(rental_id, priority=priority),
+            self._save,
+            client.server_clock.now,
+            on_change=self._on_rental_change,
+            on_error=lambda rental_id, error: self._emit(
+                RentalPollFailed(rental_id, error.message)
+            ),
+            on_auth_lost=lambda error: self._emit(AuthLost(error.message)),
+            settings=self._poll_settings,
+        )
+        self._spawn(self.poller.run())
+        self._restore()
+
+    def stop(self) -> None:
+        """Stop polling, close the connection and end the thread (idempotent)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        self._thread = None
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- crossing threads ----------------------------------------------------------------
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        assert self._loop is not None, "Backend.start() was not called"
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    async def _call(self, coro: Coroutine[Any, Any, T], *, shield: bool = False) -> T:
+        """Run `coro` on the backend loop and await it from the caller's loop. Cancelling
+        the caller cancels the work, unless `shield` (a rent must finish regardless)."""
+        future = asyncio.wrap_future(self.submit(coro))
+        return await (asyncio.shield(future) if shield else future)
+
+    def subscribe(self, callback: Callable[[BackendEvent], None]) -> Callable[[], None]:
+        """Call `callback` (on the backend thread) for every event; returns unsubscribe."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    async def events(self) -> AsyncIterator[BackendEvent]:
+        """Every event, delivered on the caller's event loop."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[BackendEvent] = asyncio.Queue()
+
+        def deliver(event: BackendEvent) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop has closed
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        unsubscribe = self.subscribe(deliver)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()
+
+    def _emit(self, event: BackendEvent) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback(event)
+
+    # -- state the UI reads directly -----------------------------------------------------
+
+    def server_now(self) -> datetime:
+        assert self.client is not None
+        return self.client.server_clock.now()
+
+    def rentals(self) -> list[TrackedRental]:
+        """The live panel's rentals: every followed one and those that ended recently,
+        newest first."""
+        with self._lock:
+            rentals = list(self._rentals.values())
+        return sorted(rentals, key=lambda r: r.rental_id, reverse=True)
+
+    @property
+    def renting_locked(self) -> str | None:
+        """Why renting is not possible right now, or None."""
+        if self._renting:
+            return "A rent request is already on its way."
+        if self._unresolved:
+            return "The outcome of an earlier rent is still being checked."
+        return None
+
+    def request_stats(self) -> tuple[int, int, float]:
+        """(requests in the last second, requests waiting, the ceiling per second)."""
+        client = self.client
+        if client is None:
+            return 0, 0, 2.0
+        scheduler = client.scheduler
+        return scheduler.in_window(), scheduler.waiting(), scheduler.max_requests / scheduler.per
+
+    def cached_services(self) -> tuple[Service, ...] | None:
+        entry = catalog.cached_services(self.store)
+        return entry[0] if entry else None
+
+    def cached_countries(self) -> tuple[Country, ...] | None:
+        entry = catalog.cached_countries(self.store)
+        return entry[0] if entry else None
+
+    # -- the API, as the UI uses it ------------------------------------------------------
+
+    async def services(self) -> tuple[Service, ...]:
+        return await self._call(self._services())
+
+    async def _services(self) -> tuple[Service, ...]:
+        services = await self._client.services()
+        await asyncio.to_thread(
+            self.store.put_catalog, catalog.SERVICES, catalog.dump_services(services)
+        )
+        self._emit(CatalogUpdated(services=services))
+        return services
+
+    async def countries(self) -> tuple[Country, ...]:
+        return await self._call(self._countries())
+
+    async def _countries(self) -> tuple[Country, ...]:
+        countries = await self._client.countries()
+        await asyncio.to_thread(
+            self.store.put_catalog, catalog.COUNTRIES, catalog.dump_countries(countries)
+        )
+        self._emit(CatalogUpdated(countries=countries))
+        return countries
+
+    async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
+        return await self._call(self._client.prices(slug, country_id))
+
+    async def balance(self) -> Balance:
+        return await self._call(self._balance())
+
+    async def _balance(self, priority: Priority = Priority.USER) -> Balance:
+        balance = await self._client.balance(priority=priority)
+        self.last_balance = balance
+        self._emit(BalanceChanged(balance))
+        return balance
+
+    def set_api_key(self, key: str | None) -> None:
+        """Use a new key (after login): polling resumes if the old one had been refused."""
+
+        async def apply() -> None:
+            self._client.api_key = key
+            if key and self.poller is not None and self.poller.paused:
+                self.poller.resume()
+            if key and self._unresolved:
+                self._spawn(self._reconcile_pending())
+
+        self.submit(apply()).result(timeout=5)
+
+    async def rent(
+        self, offer: Offer, service: Service | ServiceRef, flag: str = ""
+    ) -> TrackedRental:
+        """Rent `offer`. Never sends a second rent while one is in flight or unresolved.
+
+        Raises `RentBlocked`, an `ApiError` (nothing was bought), `RentFailedSafely`
+        (outcome was unknown; checked; nothing was bought) or `RentStillUnknown`."""
+        labels = RentalLabels(
+            service=service.name,
+            service_slug=service.slug,
+            country=offer.country_name,
+            iso_code=offer.iso_code,
+            flag=flag,
+            provider=offer.provider_name,
+        )
+        return await self._call(self._rent(offer, labels), shield=True)
+
+    async def _rent(self, offer: Offer, labels: RentalLabels) -> TrackedRental:
+        if (why := self.renting_locked) is not None:
+            raise RentBlocked(why)
+        self._renting = True
+        try:
+            started = self.server_now()
+            purchase_id = await asyncio.to_thread(
+                self.store.begin_purchase, offer.id, offer.price, labels, started
+            )
+            purchase = Purchase(
+                purchase_id, offer.id, offer.price, labels, started, "sending", None, None
+            )
+            try:
+                rented = await self._client.rent(offer.id)
+            except RentOutcomeUnknown as error:
+                return await self._settle_unknown(purchase, error)
+            except ApiError as error:
+                await asyncio.to_thread(
+                    self.store.finish_purchase, purchase_id, "failed", detail=error.message
+                )
+                raise
+            rental = TrackedRental.from_rent(rented, labels)
+            await self._save(rental)
+            await asyncio.to_thread(
+                self.store.finish_purchase, purchase_id, "done", rental_id=rental.rental_id
+            )
+            self._follow(rental)
+            self._spawn(self._quiet_balance())
+            return rental
+        finally:
+            self._renting = False
+
+    async def _settle_unknown(self, purchase: Purchase, error: RentOutcomeUnknown) -> TrackedRental:
+        await asyncio.to_thread(
+            self.store.finish_purchase, purchase.id, "unknown", detail=error.message
+        )
+        self._unresolved[purchase.id] = replace(purchase, state="unknown")
+        try:
+            rental = await self._reconcile(purchase)
+        except ApiError as check_error:
+            self._spawn(self._reconcile_pending())
+            raise RentStillUnknown(
+                f"{error.message} Checking the account failed too ({check_error.message}); "
+                "renting is locked until the account can be checked, which happens "
+                "automatically."
+            ) from None
+        if rental is None:
+            raise RentFailedSafely(
+                f"{error.message} The account shows no new rental and nothing was charged, "
+                "so it is safe to try again."
+            )
+        return rental
+
+    async def _reconcile(self, purchase: Purchase) -> TrackedRental | None:
+        """Find the rental `purchase` created, if any (spec, clarification 8)."""
+        client = self._client
+        history = await client.rentals(priority=Priority.USER)
+        known = await asyncio.to_thread(lambda: {r.rental_id for r in self.store.load_rentals()})
+        labels = purchase.labels
+        since = purchase.started_at - RECONCILE_MARGIN
+        candidates = [
+            entry
+            for entry in history
+            if entry.rental_id not in known
+            and entry.created_at >= since
+            and entry.service == labels.service
+            and entry.provider == labels.provider
+            and entry.country == labels.country
+        ]
+        self._spawn(self._quiet_balance())
+        if not candidates:
+            await asyncio.to_thread(
+                self.store.finish_purchase, purchase.id, "failed", detail="not on the account"
+            )
+            self._unresolved.pop(purchase.id, None)
+            return None
+        entry = min(candidates, key=lambda e: (e.created_at, e.rental_id))
+        rental = replace(TrackedRental.from_history(entry), labels=labels)
+        with contextlib.suppress(ApiError):
+            state = await client.rental(entry.rental_id, priority=Priority.USER)
+            rental = rental.with_state(state, self.server_now())
+        await self._save(rental)
+        await asyncio.to_thread(
+            self.store.finish_purchase, purchase.id, "done", rental_id=rental.rental_id
+        )
+        self._unresolved.pop(purchase.id, None)
+        self._follow(rental)
+        return rental
+
+    async def _reconcile_pending(self) -> None:
+        """Keep checking unresolved purchases until each is settled."""
+        while self._unresolved:
+            for purchase in list(self._unresolved.values()):
+                try:
+                    rental = await self._reconcile(purchase)
+                except ApiError:
+                    continue
+                if rental is None:
+                    message = (
+                        f"The earlier rent of {labels_text(purchase.labels)} did not go "
+                        "through: nothing was bought. Renting is possible again."
+                    )
+                else:
+                    message = (
+                        f"The earlier rent of {labels_text(purchase.labels)} did go through: "
+                        f"{rental.phone} is rented."
+                    )
+                self._emit(PurchaseResolved(purchase.id, rental, message))
+            if self._unresolved:
+                await asyncio.sleep(RECONCILE_RETRY)
+
+    async def cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental]:
+        return await self._call(self._cancel(rental_id), shield=True)
+
+    async def _cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental]:
+        result = await self._client.cancel(rental_id)
+        with self._lock:
+            current = self._rentals.get(rental_id)
+        if current is None:
+            current = next((r for r in self.store.load_rentals() if r.rental_id == rental_id), None)
+        rental = replace(current, status=result.status) if current else None
+        if rental is not None:
+            await self._save(rental)
+            self._on_rental_change(rental, False)
+            assert self.poller is not None
+            self.poller.forget(rental_id)
+        self._spawn(self._quiet_balance())
+        return result, rental  # type: ignore[return-value]
+
+    async def refresh_rental(self, rental_id: int) -> None:
+        """Poll one rental now, ahead of background polls."""
+        assert self.poller is not None
+        await self._call(self.poller.poll_once(rental_id, Priority.USER))
+
+    async def rental_state(self, rental_id: int) -> RentalState:
+        return await self._call(self._client.rental(rental_id, priority=Priority.USER))
+
+    async def history(self) -> list[TrackedRental]:
+        """The account's rentals: the server's last 100 merged into everything seen
+        locally, newest first (so nothing is lost past the API's 100)."""
+        return await self._call(self._history())
+
+    async def _history(self) -> list[TrackedRental]:
+        entries = await self._client.rentals()
+        local = {r.rental_id: r for r in await asyncio.to_thread(self.store.load_rentals)}
+        for entry in entries:
+            before = local.get(entry.rental_id)
+            merged = before.with_history(entry) if before else TrackedRental.from_history(entry)
+            if merged != before:
+                await self._save(merged)
+                if merged.followed and merged.rental_id not in self._rentals:
+                    self._follow(merged)
+        return await asyncio.to_thread(self.store.load_rentals)
+
+    # -- internals -----------------------------------------------------------------------
+
+    @property
+    def _client(self) -> RentNumberClient:
+        assert self.client is not None
+        return self.client
+
+    async def _save(self, rental: TrackedRental) -> None:
+        await asyncio.to_thread(self.store.save_rental, rental)
+
+    def _follow(self, rental: TrackedRental) -> None:
+        with self._lock:
+            self._rentals[rental.rental_id] = rental
+        assert self.poller is not None
+        self.poller.track(rental, due_in=self.poller.interval_for(rental))
+        self._emit(RentalChanged(rental))
+
+    def _on_rental_change(self, rental: TrackedRental, new_code: bool) -> None:
+        with self._lock:
+            self._rentals[rental.rental_id] = rental
+        self._emit(RentalChanged(rental, new_code))
+        if rental.is_final and rental.status.value in ("refunded", "expired"):
+            self._spawn(self._quiet_balance())
+
+    async def _quiet_balance(self) -> None:
+        """Refresh the balance in the background; failures show in the header only."""
+        if self._client.has_key:
+            with contextlib.suppress(ApiError):
+                await self._balance(Priority.BACKGROUND)
+
+    def _on_health(self, health: Any) -> None:
+        error = health.last_error
+        self._emit(HealthChanged(health.state, error.message if error else None))
+
+    def _restore(self) -> None:
+        """After a start (or a crash): follow every open rental again, show recent ones,
+        and settle purchases whose outcome was never learned."""
+        now = self.server_now()
+        assert self.poller is not None
+        for rental in self.store.load_rentals(limit=500):
+            recent = rental.expires_at is not None and rental.expires_at > now - RECENT_WINDOW
+            if rental.followed or recent:
+                self._rentals[rental.rental_id] = rental
+            if rental.followed:
+                self.poller.track(rental)
+        for purchase in self.store.unresolved_purchases():
+            self._unresolved[purchase.id] = purchase
+        if self._unresolved:
+            self._spawn(self._reconcile_pending())
+
+
+def labels_text(labels: RentalLabels) -> str:
+    parts = [labels.service, labels.country, labels.provider]
+    return " / ".join(part for part in parts if part) or "a number"

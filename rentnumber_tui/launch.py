@@ -1,0 +1,124 @@
+"""The composition root: settings, key, store, client and backend, then the App.
+
+Kept apart from `__main__` so tests and benchmarks can build the same app in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+
+from rentnumber_tui.api.client import RentNumberClient
+from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.poller import PollSettings
+from rentnumber_tui.core.store import Store, StoreError
+
+#: Stands in for a host name in demo mode; nothing is ever resolved or sent there.
+DEMO_BASE_URL = "http://127.0.0.1/api/v1"
+
+
+@dataclass
+class DemoWorld:
+    """What demo mode runs against: the in-process sandbox and its account key."""
+
+    sandbox: object
+    api_key: str
+
+
+def demo_backend(
+    *,
+    seed: int | None = None,
+    sms_delay: float | None = None,
+    clock: object | None = None,
+    store: Store | None = None,
+    poll_settings: PollSettings | None = None,
+    sandbox_config: object | None = None,
+) -> tuple[Backend, DemoWorld]:
+    """A backend wired to a fresh in-process sandbox (no key, no network)."""
+    import httpx
+
+    from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox, SandboxConfig
+
+    if sandbox_config is None:
+        delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
+        sandbox_config = SandboxConfig(
+            seed=1 if seed is None else seed,
+            sms_delay=(delay / 2, delay * 1.5),
+            no_sms_probability=0.1,
+        )
+    sandbox = Sandbox(sandbox_config, clock=clock) if clock is not None else Sandbox(sandbox_config)
+
+    def client() -> RentNumberClient:
+        return RentNumberClient(
+            api_key=DEMO_API_KEY,
+            base_url=DEMO_BASE_URL,
+            transport=httpx.ASGITransport(app=sandbox),
+        )
+
+    backend = Backend(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
+    return backend, DemoWorld(sandbox, DEMO_API_KEY)
+
+
+def run_app(options: argparse.Namespace) -> int:
+    from rentnumber_tui.app.app import RentNumberApp
+    from rentnumber_tui.app.options import AppOptions
+
+    if options.demo:
+        backend, _ = demo_backend(seed=options.seed, sms_delay=options.sms_delay)
+        app = RentNumberApp(backend, AppOptions(demo=True))
+        app.run()
+        return 0
+
+    built = _real_backend(options)
+    if isinstance(built, str):
+        print(built, file=sys.stderr)
+        return 2
+    backend, app_options = built
+    RentNumberApp(backend, app_options).run()
+    return 0
+
+
+def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
+    """The backend for the real service, or a message saying why it cannot start."""
+    from rentnumber_tui import config, locations
+    from rentnumber_tui.app.options import AppOptions
+
+    settings, problems = config.load_settings(profile=options.profile)
+    base_url = config.resolve_base_url(settings, options.base_url)
+    allow_insecure = options.allow_insecure_http or settings.allow_insecure_http
+    transport = config.check_transport(base_url, allow_insecure)
+    if not transport.ok:
+        return transport.explanation or "The base URL is not allowed."
+    warnings = [*problems]
+    if transport.warning:
+        warnings.append(transport.warning)
+    key = os.environ.get("RENTNUMBER_API_KEY", "").strip() or None
+    try:
+        store = Store(locations.store_file(), f"{options.profile}|{base_url}")
+    except StoreError as error:
+        return error.message
+
+    def client() -> RentNumberClient:
+        return RentNumberClient(api_key=key, base_url=base_url)
+
+    backend = Backend(
+        client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval)
+    )
+
+    def save_theme(theme: str) -> None:
+        with contextlib.suppress(OSError, config.ConfigError):
+            config.save_theme(theme)
+
+    app_options = AppOptions(
+        bell=settings.bell,
+        clipboard=settings.clipboard,
+        notifications=settings.notifications,
+        default_country=settings.default_country,
+        theme=settings.theme,
+        warnings=tuple(warnings),
+        save_theme=save_theme,
+    )
+    return backend, app_options
