@@ -132,4 +132,3 @@ def chainer_of(*members: KeyringBackend) -> ChainerBackend:
             return list(members)
 
     return FakeChainer()
-
