@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -91,6 +92,89 @@ async def make_client(
         client = RentNumberClient(**options)
         clients.append(client)
         return client, recorder
+
+    yield factory
+    for client in clients:
+        await client.aclose()
+
+
+# -- against the sandbox ----------------------------------------------------------------
+
+
+class Arrivals:
+    """The sandbox's monotonic clock, counting reads: the server reads it once when a
+    request arrives, before answering, so `count` is exact even while the server (in
+    its own thread) has not yet written the request to its log."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> float:
+        self.count += 1
+        return time.monotonic()
+
+
+@pytest.fixture
+def arrivals() -> Arrivals:
+    return Arrivals()
+
+
+@pytest.fixture
+def sandbox(clock, arrivals: Arrivals):
+    """The shared `sandbox` fixture's server (seed 7, SMS after 5-20 s, the shared
+    `clock`), with its arrivals counted; `loopback_server` serves this one too."""
+    from rentnumber_tui.sandbox import Sandbox, SandboxConfig
+
+    return Sandbox(SandboxConfig(seed=7, sms_delay=(5, 20)), clock=clock, monotonic=arrivals)
+
+
+async def settled_log(sandbox, arrivals: Arrivals, limit: float = 5.0) -> list:
+    """The sandbox's request log once every request that reached it has been logged
+    (over a socket the server logs just after the client has its answer)."""
+    deadline = time.monotonic() + limit
+    while True:
+        log = sandbox.request_log
+        if len(log) >= arrivals.count:
+            return log
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{arrivals.count} arrived but {len(log)} were logged")
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture(params=["asgi", "loopback"])
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    """Run a sandbox test in-process (`httpx.ASGITransport`) and over real sockets."""
+    return request.param
+
+
+@pytest.fixture
+async def sandbox_client(
+    request: pytest.FixtureRequest, transport_kind: str, sandbox, scheduler: RequestScheduler
+) -> AsyncIterator[Callable[..., RentNumberClient]]:
+    """`sandbox_client(**overrides)`: a client for the `sandbox` fixture, on the transport
+    `transport_kind` names, with the demo key. Closed afterwards."""
+    from rentnumber_tui.sandbox import DEMO_API_KEY
+
+    if transport_kind == "asgi":
+        base: dict[str, Any] = {
+            "base_url": "http://sandbox/api/v1",
+            "transport": httpx.ASGITransport(app=sandbox),
+        }
+    else:
+        base = {"base_url": request.getfixturevalue("loopback_server")}
+    clients: list[RentNumberClient] = []
+
+    def factory(**overrides: Any) -> RentNumberClient:
+        options: dict[str, Any] = {
+            "api_key": DEMO_API_KEY,
+            "scheduler": scheduler,
+            "timeout": 5.0,
+            **base,
+        }
+        options.update(overrides)
+        client = RentNumberClient(**options)
+        clients.append(client)
+        return client
 
     yield factory
     for client in clients:

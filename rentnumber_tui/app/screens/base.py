@@ -13,11 +13,14 @@ from rentnumber_tui.app.widgets.topbar import TopBar
 class AppScreen(Screen[None]):
     #: Shown at the left of the top bar.
     TITLE_TEXT = "RentNumber"
+    #: The live rentals bar; the rentals screen shows them in full instead.
+    SHOW_RENTALS_BAR = True
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE_TEXT)
         yield from self.compose_body()
-        yield RentalsBar(id="rentals-bar")
+        if self.SHOW_RENTALS_BAR:
+            yield RentalsBar(id="rentals-bar")
         yield Footer()
 
     def compose_body(self) -> ComposeResult:

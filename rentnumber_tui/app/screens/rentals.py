@@ -39,6 +39,7 @@ def rental_option(rental: TrackedRental, now) -> Option:
 
 class RentalsScreen(AppScreen):
     TITLE_TEXT = "RentNumber › Live rentals"
+    SHOW_RENTALS_BAR = False
     AUTO_FOCUS = "#rentals-list"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="back"),

@@ -53,7 +53,7 @@ class TopBar(Horizontal):
 
     def _show_budget(self) -> None:
         in_window, waiting, ceiling = self.app.backend.request_stats()  # type: ignore[attr-defined]
-        text = f"⇅ {in_window}/{ceiling:g} per s"
+        text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
-            text += f" · {waiting} queued"
+            text += f" +{waiting} queued"
         self.query_one("#topbar-budget", Static).update(Content(text))
