@@ -524,19 +524,20 @@ class CredentialStore:
         problems: list[str] = []
         status, backend = self._resolve()
         if backend is not None:
+            not_found = _keyring_class("keyring.errors", "PasswordDeleteError")
             try:
                 present = backend.get_password(SERVICE, self.profile) is not None
-            except Exception as exc:
-                present = True  # unknown: try to delete anyway
-                problems.append(f"the keyring ({status.backend}) failed: {_describe(exc)}")
-            if present:
+            except Exception:
+                present = None  # unknown: try to delete anyway
+            if present is not False:
                 try:
                     backend.delete_password(SERVICE, self.profile)
                 except Exception as exc:
-                    if not problems:
-                        problems.append(f"the keyring ({status.backend}) failed: {_describe(exc)}")
+                    if not (present is None and not_found and isinstance(exc, not_found)):
+                        problems.append(
+                            f"the keyring ({status.backend}) could not remove it: " + _describe(exc)
+                        )
                 else:
-                    problems.clear()
                     removed.append(f"the system keyring ({status.backend})")
         path = self.key_file_path
         try:
