@@ -37,7 +37,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from rentnumber_tui.api.models import Offer
 from rentnumber_tui.app.widgets.offer_index import SORT_COLUMNS, Cells, OfferIndex, OfferView
@@ -197,6 +197,9 @@ class OfferTable(ScrollView, can_focus=True):
         &:ansi > .offer-table--header {
             background: ansi_bright_blue;
             color: ansi_default;
+        }
+        &:ansi > .offer-table--unavailable {
+            text-style: strike dim;
         }
         &:ansi > .offer-table--header-sorted {
             background: ansi_bright_blue;
@@ -363,18 +366,19 @@ class OfferTable(ScrollView, can_focus=True):
 
     def set_offers(
         self, offers: Sequence[Offer], *, flags: Mapping[int, str] | None = None
-    ) -> None:
+    ) -> Worker[None] | None:
         """Replace the offers, keeping the sort, the filter and (by id) the cursor.
 
-        Small lists are applied at once. From `ASYNC_THRESHOLD` offers on, the index is
-        built in a thread worker (group "offer-table-index") and applied when ready;
-        await `app.workers.wait_for_complete()` to wait for it. A newer call wins.
+        Small lists are applied at once, and None is returned. From `ASYNC_THRESHOLD`
+        offers on (when mounted), the index is built in a thread worker and applied on
+        the event loop when ready: the worker is returned (`await worker.wait()`), the
+        current offers stay on screen meanwhile, and a newer call supersedes it.
         """
         if flags is not None:
             self._flags = flags
         if len(offers) >= self.ASYNC_THRESHOLD and self.is_attached:
             self._loading_generation += 1
-            self._build_index(
+            return self._build_index(
                 offers,
                 self._flags,
                 (self._sort_column, self._sort_reverse, self._filter),
@@ -383,6 +387,7 @@ class OfferTable(ScrollView, can_focus=True):
             return
         self._loading_generation = 0
         self._replace_index(OfferIndex(offers, self._flags, self._currency))
+        return None
 
     def sort_by(self, column: str, *, reverse: bool | None = None) -> None:
         """Sort by `column` ("price", "stock", "provider", "country"). With `reverse`
@@ -601,6 +606,7 @@ class OfferTable(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         super().on_mount()
         self._update_virtual_size()
+        self._report_cursor()  # offers given to the constructor: say what is selected
 
     def on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
@@ -681,7 +687,9 @@ class OfferTable(ScrollView, can_focus=True):
 
     def _render_header(self, layout: _Layout, scroll_x: int, width: int) -> Strip:
         header = self.get_component_rich_style("offer-table--header")
-        sorted_style = header + self.get_component_rich_style("offer-table--header-sorted")
+        sorted_style = header + self.get_component_rich_style(
+            "offer-table--header-sorted", partial=True
+        )
         key = ("header", header, sorted_style, layout, scroll_x, width, self._sort_column,
                self._sort_reverse)  # fmt: skip
         strip = self._strips.get(key)
