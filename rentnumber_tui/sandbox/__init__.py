@@ -12,7 +12,7 @@ is imported only by `server.py` when serving over a socket).
 from .asgi import DroppedConnection, RequestRecord, Sandbox
 from .catalog import Catalog, Country, Offer, Provider, Service
 from .clock import Clock, ManualClock, SystemClock
-from .config import DEMO_API_KEY, SandboxConfig
+from .config import DEMO_API_KEY, SandboxConfig, sms_delay_around
 from .faults import FAULT_KINDS, Faults
 from .state import RentalInfo
 
@@ -33,4 +33,5 @@ __all__ = [
     "SandboxConfig",
     "Service",
     "SystemClock",
+    "sms_delay_around",
 ]

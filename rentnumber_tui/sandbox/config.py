@@ -10,6 +10,13 @@ from decimal import Decimal
 DEMO_API_KEY = "rn_demo_sandbox_key_4f2c"
 
 
+def sms_delay_around(seconds: float) -> tuple[float, float]:
+    """`--sms-delay S`: SMS delays uniform in [S/2, 3S/2]; 0 means immediately."""
+    if seconds < 0:
+        raise ValueError("the SMS delay cannot be negative")
+    return (seconds / 2, seconds * 3 / 2)
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     """How a sandbox behaves; every field has a realistic default."""

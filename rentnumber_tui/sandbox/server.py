@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .config import DEMO_API_KEY, SandboxConfig
+from .config import DEMO_API_KEY, SandboxConfig, sms_delay_around
 
 if TYPE_CHECKING:
     from .asgi import Sandbox
@@ -104,7 +104,7 @@ def running_server(
         sock.close()
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="rentnumber-tui sandbox",
         description="Run the simulated RentNumber server (demo account included).",
@@ -127,6 +127,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    if args.sms_delay is None:
+        return SandboxConfig(seed=args.seed)
+    return SandboxConfig(seed=args.seed, sms_delay=sms_delay_around(args.sms_delay))
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -138,12 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     """`rentnumber-tui sandbox [--host H] [--port P] [--seed N] [--sms-delay S]`."""
     from .asgi import Sandbox
 
-    args = _parse(argv)
-    config = SandboxConfig(seed=args.seed)
-    if args.sms_delay is not None:
-        s = args.sms_delay
-        config = SandboxConfig(seed=args.seed, sms_delay=(s / 2, s * 3 / 2))
-    sandbox = Sandbox(config)
+    args = parse_args(argv)
+    sandbox = Sandbox(config_from_args(args))
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:

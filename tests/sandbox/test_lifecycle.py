@@ -54,10 +54,10 @@ async def test_code_length_and_text_depend_on_the_service(sandbox: Sandbox, clie
     assert "Uber" in a["sms"] and "Yahoo" in b["sms"]
 
 
-def _delays(seed: int, script: list[str]) -> dict[int, float]:
+def _delays(seed: int, script: list[str], first_rental_id: int = 1001) -> dict[int, float]:
     """Run `script` against a fresh sandbox; return each rental's SMS delay."""
     clock = ManualClock(START)
-    sb = Sandbox(SandboxConfig(seed=seed), clock=clock)
+    sb = Sandbox(SandboxConfig(seed=seed, first_rental_id=first_rental_id), clock=clock)
 
     async def run() -> None:
         transport = httpx.ASGITransport(app=sb)
@@ -88,6 +88,9 @@ def test_sms_delays_depend_only_on_seed_and_rental_id() -> None:
     assert one == other
     assert len(set(one.values())) == 3
     assert _delays(8, ["whatsapp", "telegram", "google"]) != one
+    # Keyed by the rental id, not by how many rentals came before it:
+    shifted = _delays(7, ["google", "whatsapp"], first_rental_id=1002)
+    assert shifted == {1002: one[1002], 1003: one[1003]}
 
 
 async def test_received_then_expiry_completes_without_refund(
