@@ -231,8 +231,6 @@ def load_settings(
     affected setting keeps its default (an unreadable or invalid file: all defaults).
     Raises `InvalidProfile` (a ValueError) for an unusable profile name.
     """
-    import tomllib
-
     validate_profile(profile)
     problems: list[str] = []
     named_by_env = path is None and config_file_from_env()
@@ -247,6 +245,8 @@ def load_settings(
         reason = exc.strerror or type(exc).__name__
         problems.append(f"cannot read {file} ({reason}) — using the defaults")
         return Settings(), problems
+    import tomllib  # only when there is a file: it costs a few ms of start-up
+
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:

@@ -348,3 +348,11 @@ def test_save_theme_rejects_a_bad_name(cfg: Path):
     with pytest.raises(ConfigError):
         save_theme("a\nb", cfg)
     assert not cfg.exists()
+
+
+def test_save_theme_writes_the_file_rentnumber_config_names(tmp_path: Path, monkeypatch):
+    other = write(tmp_path / "other.toml", "bell = false\n")
+    monkeypatch.setenv("RENTNUMBER_CONFIG", str(other))
+    assert save_theme("nord") == other
+    assert other.read_text() == 'bell = false\ntheme = "nord"\n'
+    assert not locations.config_dir().exists()

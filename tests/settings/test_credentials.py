@@ -468,3 +468,22 @@ def test_the_store_can_be_used_from_threads(memory_keyring):
         loaded = list(pool.map(lambda _: store.load(), range(4)))
     assert all(s.usable for s in statuses)
     assert all(item.key == GOOD_KEY for item in loaded)
+
+
+def test_delete_when_get_fails_and_nothing_is_there(use_keyring):
+    class Flaky(MemoryKeyring):
+        def get_password(self, service, username):
+            raise RuntimeError("transient")
+
+    ring = use_keyring(Flaky())
+    assert CredentialStore().delete() == []  # PasswordDeleteError: nothing was there
+    assert ring.calls == ["delete"]
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+def test_a_key_file_owned_by_someone_else_is_refused():
+    path = write_key_file(locations.key_file(), FILE_KEY)
+    os.chown(path, 12345, 12345)
+    with pytest.raises(KeyFileError, match="belongs to another user"):
+        CredentialStore().load()
