@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -197,6 +198,46 @@ async def test_empty_states() -> None:
         assert lines(table)[1].strip() == "No offers match '[red]zz'"
         await pilot.press("enter", "down", "end")  # nothing to choose or move to
         assert table.cursor_offer is None
+
+
+async def test_wide_characters_keep_the_columns_aligned() -> None:
+    offers = [
+        offer(1, "100", 5, "株式会社テレコム株式会社テレコム株式会社", (1, "日本", "JP")),
+        offer(2, "200", 5, "Alpha", (2, "Ghana", "GH")),
+        offer(3, "300", 5, "🚀🚀🚀 Rocket", (3, "Ünïcödé-land", "UL")),
+    ]
+    app = TableApp(offers)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(OfferTable)
+        width = table.size.width
+        starts = set()
+        for y in range(4):
+            strip = table.render_line(y)
+            assert strip.cell_length == width
+            if y:
+                text = strip.text
+                flag = next(c for c in text if 0x1F1E6 <= ord(c) <= 0x1F1FF)
+                starts.add(cell_len(text[: text.index(flag)]))
+        assert len(starts) == 1, "the Country column starts at the same cell on every row"
+        # 24 cells: eleven wide characters, a space where half of one would be, "…".
+        assert "株式会社テレコム株式会 …" in table.render_line(1).text
+
+
+async def test_narrow_terminal_shrinks_text_columns_then_scrolls_sideways() -> None:
+    offers = make_offers(30)
+    app = TableApp(offers)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(OfferTable)
+        assert table.virtual_size.width > table.scrollable_content_region.width
+        assert all(table.render_line(y).cell_length == table.size.width for y in range(5))
+        before = lines(table)[0]
+        await pilot.press("right", "right", "right")
+        await pilot.pause()
+        assert table.scroll_offset.x > 0
+        assert lines(table)[0] != before
+        assert table.cursor_row == 0  # sideways scrolling does not move the cursor
 
 
 # -- sorting -----------------------------------------------------------------------------

@@ -381,7 +381,7 @@ class OfferTable(ScrollView, can_focus=True):
             return self._build_index(
                 offers,
                 self._flags,
-                (self._sort_column, self._sort_reverse, self._filter),
+                (self._sort_column, self._sort_reverse),
                 self._loading_generation,
             )
             return
@@ -476,20 +476,25 @@ class OfferTable(ScrollView, can_focus=True):
         self,
         offers: Sequence[Offer],
         flags: Mapping[int, str] | None,
-        view: tuple[str, bool, str],
+        sort: tuple[str, bool],
         generation: int,
     ) -> None:
-        index = OfferIndex(offers, flags, self._currency)
-        # Warm the order the table is about to use, still off the event loop.
-        column, reverse, _filter = view
-        index.order(column, reverse)
+        try:
+            index = OfferIndex(offers, flags, self._currency)
+            index.order(*sort)  # warm the order the table is about to use, off the loop
+        except BaseException:
+            self.app.call_from_thread(self._finish_build, None, generation)
+            raise  # the worker ends in ERROR; the app's worker handler reports it
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._finish_build, index, generation)
 
-    def _finish_build(self, index: OfferIndex, generation: int) -> None:
+    def _finish_build(self, index: OfferIndex | None, generation: int) -> None:
         if generation != self._loading_generation:
             return  # a newer set_offers superseded this one
         self._loading_generation = 0
+        if index is None:  # the build failed: keep showing what was there
+            self.refresh()
+            return
         self._replace_index(index)
 
     def _replace_index(self, index: OfferIndex) -> None:
@@ -522,7 +527,7 @@ class OfferTable(ScrollView, can_focus=True):
     def _recompute_order(self) -> None:
         key = (self._sort_column, self._sort_reverse)
         base = self._index.order(*key)
-        needle = self._filter.casefold()
+        needle = " ".join(self._filter.split()).casefold()  # no newline can span fields
         last = self._last_filter
         if last is not None and last[0] == key and needle and last[1] and last[1] in needle:
             order = self._index.filter(last[2], needle)  # narrowing: search fewer rows
@@ -543,11 +548,12 @@ class OfferTable(ScrollView, can_focus=True):
         self._report_cursor()
 
     def _report_cursor(self) -> None:
+        if not self.is_attached:
+            return  # reported on mount
         offer = self.cursor_offer
-        if offer != self._reported or (offer is None) != (self._reported is None):
+        if offer != self._reported:
             self._reported = offer
-            if self.is_attached:
-                self.post_message(self.CursorMoved(offer, self))
+            self.post_message(self.CursorMoved(offer, self))
 
     # -- geometry ---------------------------------------------------------------------
 
@@ -611,6 +617,10 @@ class OfferTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
         self._scroll_to_row(self._cursor)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._hover = -1  # the rows moved under the mouse; the next move sets it again
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
