@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from rentnumber_tui.api.client import RentNumberClient
 from rentnumber_tui.core.backend import Backend
@@ -20,46 +20,51 @@ from rentnumber_tui.core.store import Store, StoreError
 DEMO_BASE_URL = "http://127.0.0.1/api/v1"
 
 
-@dataclass
-class DemoWorld:
-    """What demo mode runs against: the in-process sandbox and its account key."""
+def sandbox_client_factory(
+    sandbox: object, *, scheduler: object | None = None, timeout: float = 15.0
+) -> Callable[[], RentNumberClient]:
+    """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account."""
+    import httpx
 
-    sandbox: object
-    api_key: str
+    from rentnumber_tui.sandbox import DEMO_API_KEY
+
+    def factory() -> RentNumberClient:
+        return RentNumberClient(
+            api_key=DEMO_API_KEY,
+            base_url=DEMO_BASE_URL,
+            transport=httpx.ASGITransport(app=sandbox),  # type: ignore[arg-type]
+            scheduler=scheduler,  # type: ignore[arg-type]
+            timeout=timeout,
+        )
+
+    return factory
 
 
 def demo_backend(
     *,
     seed: int | None = None,
     sms_delay: float | None = None,
-    clock: object | None = None,
     store: Store | None = None,
     poll_settings: PollSettings | None = None,
-    sandbox_config: object | None = None,
-) -> tuple[Backend, DemoWorld]:
-    """A backend wired to a fresh in-process sandbox (no key, no network)."""
-    import httpx
+) -> tuple[Backend, object]:
+    """A backend wired to a fresh in-process sandbox (no key, no network); returns it
+    with the sandbox."""
+    from rentnumber_tui.sandbox import Sandbox, SandboxConfig
 
-    from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox, SandboxConfig
-
-    if sandbox_config is None:
-        delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
-        sandbox_config = SandboxConfig(
+    delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
+    sandbox = Sandbox(
+        SandboxConfig(
             seed=1 if seed is None else seed,
             sms_delay=(delay / 2, delay * 1.5),
             no_sms_probability=0.1,
         )
-    sandbox = Sandbox(sandbox_config, clock=clock) if clock is not None else Sandbox(sandbox_config)
-
-    def client() -> RentNumberClient:
-        return RentNumberClient(
-            api_key=DEMO_API_KEY,
-            base_url=DEMO_BASE_URL,
-            transport=httpx.ASGITransport(app=sandbox),
-        )
-
-    backend = Backend(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
-    return backend, DemoWorld(sandbox, DEMO_API_KEY)
+    )
+    backend = Backend(
+        sandbox_client_factory(sandbox),
+        store or Store(":memory:", "demo"),
+        poll_settings=poll_settings,
+    )
+    return backend, sandbox
 
 
 def run_app(options: argparse.Namespace) -> int:

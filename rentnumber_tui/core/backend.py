@@ -88,8 +88,10 @@ class Backend:
         store: Store,
         *,
         poll_settings: PollSettings | None = None,
+        reconcile_retry: float = RECONCILE_RETRY,
     ) -> None:
         self._client_factory = client_factory
+        self._reconcile_retry = reconcile_retry
         self.store = store
         self._poll_settings = poll_settings or PollSettings()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -426,7 +428,7 @@ class Backend:
                     )
                 self._emit(PurchaseResolved(purchase.id, rental, message))
             if self._unresolved:
-                await asyncio.sleep(RECONCILE_RETRY)
+                await asyncio.sleep(self._reconcile_retry)
 
     async def cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental]:
         return await self._call(self._cancel(rental_id), shield=True)

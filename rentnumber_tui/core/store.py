@@ -9,6 +9,7 @@ thread-safe; async callers run them in a thread.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -74,6 +75,14 @@ class Purchase:
     detail: str | None
 
 
+def _private_parent(path: Path) -> None:
+    """Create the store's directory readable only by its owner (umask notwithstanding)."""
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, mode=0o700)
+        os.chmod(parent, 0o700)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
 
@@ -89,9 +98,10 @@ class Store:
         self._lock = threading.Lock()
         try:
             if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _private_parent(Path(self.path))
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             if self.path != ":memory:":
+                os.chmod(self.path, 0o600)  # codes and numbers are nobody else's business
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)

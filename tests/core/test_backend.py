@@ -1,0 +1,273 @@
+"""The backend against the in-process sandbox: rent, code, cancel, expiry, journal,
+reconciliation and recovery."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from rentnumber_tui.api.errors import InsufficientBalance
+from rentnumber_tui.api.models import Offer, RentalStatus
+from rentnumber_tui.core.backend import (
+    Backend,
+    RentBlocked,
+    RentFailedSafely,
+    RentStillUnknown,
+)
+from rentnumber_tui.core.events import AuthLost, PurchaseResolved, RentalChanged
+from rentnumber_tui.core.rentals import RentalLabels
+from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox
+from tests.core.waiting import wait_until
+
+START_BALANCE = Decimal("25000.00")
+
+
+async def first_offer(backend: Backend, slug: str = "whatsapp") -> tuple[Offer, object]:
+    services = await backend.services()
+    service = next(s for s in services if s.slug == slug)
+    prices = await backend.prices(slug)
+    offer = next(o for o in prices.offers if o.available)
+    return offer, service
+
+
+async def test_rent_debits_once_tracks_and_stores(make_backend, sandbox: Sandbox, recorder):
+    backend = make_backend()
+    backend.subscribe(recorder)
+    offer, service = await first_offer(backend)
+
+    rental = await backend.rent(offer, service, "🇳🇬")
+
+    assert rental.status is RentalStatus.WAITING
+    assert rental.labels.provider == offer.provider_name
+    assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE - offer.price
+    assert [r.rental_id for r in sandbox.rentals_of(DEMO_API_KEY)] == [rental.rental_id]
+    assert backend.store.load_rentals()[0].rental_id == rental.rental_id
+    assert backend.store.unresolved_purchases() == []
+    assert any(r.rental_id == rental.rental_id for r in backend.rentals())
+    await wait_until(lambda: backend.last_balance is not None, what="balance refresh")
+    assert backend.last_balance.amount == START_BALANCE - offer.price
+
+
+async def test_code_is_stored_before_it_is_announced(make_backend, sandbox, clock, recorder):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    rental = await backend.rent(offer, service)
+    stored_when_announced: list[bool] = []
+
+    def check(event) -> None:
+        if isinstance(event, RentalChanged) and event.new_code:
+            stored_when_announced.append(bool(backend.store.codes_of(rental.rental_id)))
+            recorder(event)
+
+    backend.subscribe(check)
+    clock.advance(25)  # beyond the 5–20 s SMS delay
+
+    await wait_until(lambda: recorder.of(RentalChanged), what="the code")
+    event = recorder.of(RentalChanged)[0]
+    server_side = sandbox.rentals_of(DEMO_API_KEY)[0]
+    assert event.rental.code == server_side.code
+    assert event.rental.sms == server_side.sms
+    assert event.rental.status is RentalStatus.RECEIVED
+    assert stored_when_announced == [True]
+
+
+async def test_cancel_before_sms_refunds(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    rental = await backend.rent(offer, service)
+
+    result, cancelled = await backend.cancel(rental.rental_id)
+
+    assert result.refunded and result.amount == offer.price
+    assert cancelled.status is RentalStatus.REFUNDED
+    assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE
+    assert backend.store.load_rentals()[0].status is RentalStatus.REFUNDED
+    assert rental.rental_id not in [r.rental_id for r in backend.poller.followed]
+
+
+async def test_cancel_after_sms_gives_no_refund(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    rental = await backend.rent(offer, service)
+    sandbox.deliver_sms(rental.rental_id, code="424242")
+    await wait_until(lambda: backend.store.codes_of(rental.rental_id), what="the code")
+
+    result, cancelled = await backend.cancel(rental.rental_id)
+
+    assert not result.refunded and result.amount == 0
+    assert cancelled.status is RentalStatus.CANCELLED
+    assert cancelled.code == "424242"  # the code stays known after the rental ends
+    assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE - offer.price
+
+
+async def test_expiry_ends_polling_and_refunds(make_backend, sandbox, clock):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    rental = await backend.rent(offer, service)
+    sandbox.faults.inject("500", "/rental", count=1)  # a failed poll is survived
+    clock.advance(901)  # past the 15-minute lifetime; the SMS never came (delivered late)
+
+    def ended() -> bool:
+        stored = backend.store.load_rentals()[0]
+        return stored.status.is_final
+
+    await wait_until(ended, what="the final status")
+    stored = backend.store.load_rentals()[0]
+    assert stored.status in (RentalStatus.EXPIRED, RentalStatus.COMPLETED)
+    assert not backend.poller.followed
+    assert rental.rental_id in [r.rental_id for r in backend.rentals()]  # still shown
+
+
+async def test_refused_rent_is_journalled_as_failed(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    sandbox.set_balance(DEMO_API_KEY, Decimal("1.00"))
+
+    with pytest.raises(InsufficientBalance):
+        await backend.rent(offer, service)
+
+    assert backend.store.unresolved_purchases() == []
+    assert backend.renting_locked is None
+    assert sandbox.rentals_of(DEMO_API_KEY) == []
+
+
+async def test_unknown_outcome_finds_the_rental_and_charges_once(make_backend, sandbox):
+    backend = make_backend(timeout=0.5)
+    offer, service = await first_offer(backend)
+    sandbox.faults.rent_response_delay = 3.0  # committed, then answered too late
+
+    rental = await backend.rent(offer, service)
+
+    assert [r.rental_id for r in sandbox.rentals_of(DEMO_API_KEY)] == [rental.rental_id]
+    assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE - offer.price
+    assert rental.labels.service == service.name
+    assert backend.store.unresolved_purchases() == []
+    assert backend.renting_locked is None
+
+
+async def test_unknown_outcome_with_nothing_created_allows_retry(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    sandbox.faults.inject("502_html", "/rent", method="POST")  # refused before renting
+
+    with pytest.raises(RentFailedSafely) as caught:
+        await backend.rent(offer, service)
+
+    assert "safe to try again" in caught.value.message
+    assert backend.renting_locked is None
+    assert sandbox.rentals_of(DEMO_API_KEY) == []
+    rental = await backend.rent(offer, service)  # and it works
+    assert len(sandbox.rentals_of(DEMO_API_KEY)) == 1
+    assert rental.rental_id == sandbox.rentals_of(DEMO_API_KEY)[0].rental_id
+
+
+async def test_error_after_the_server_rented_still_shows_the_rental(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    sandbox.faults.inject("500", "/rent", method="POST")  # rented, then answered 500
+
+    rental = await backend.rent(offer, service)
+
+    assert [r.rental_id for r in sandbox.rentals_of(DEMO_API_KEY)] == [rental.rental_id]
+    assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE - offer.price
+    assert rental.rental_id in [r.rental_id for r in backend.poller.followed]
+
+
+async def test_unknown_outcome_unreachable_account_locks_renting(make_backend, sandbox, recorder):
+    backend = make_backend(timeout=0.5)
+    backend.subscribe(recorder)
+    offer, service = await first_offer(backend)
+    sandbox.faults.rent_response_delay = 3.0
+    sandbox.faults.inject("500", "/rentals", count=3)  # the check fails, and twice more
+
+    with pytest.raises(RentStillUnknown):
+        await backend.rent(offer, service)
+
+    assert backend.renting_locked is not None
+    with pytest.raises(RentBlocked):
+        await backend.rent(offer, service)
+    # The backend keeps checking; once the account answers, the rental is found.
+    await wait_until(lambda: recorder.of(PurchaseResolved), timeout=15, what="reconciliation")
+    resolved = recorder.of(PurchaseResolved)[0]
+    assert resolved.rental is not None
+    assert resolved.rental.rental_id == sandbox.rentals_of(DEMO_API_KEY)[0].rental_id
+    assert backend.renting_locked is None
+    assert len(sandbox.rentals_of(DEMO_API_KEY)) == 1
+
+
+async def test_restart_restores_and_polls_rentals(make_backend, sandbox, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    first = make_backend(store_path=path)
+    offer, service = await first_offer(first)
+    rental = await first.rent(offer, service)
+    first.stop()
+    first.store.close()
+
+    sandbox.deliver_sms(rental.rental_id, code="777888")
+    second = make_backend(store_path=path)
+
+    assert [r.rental_id for r in second.rentals()] == [rental.rental_id]
+    await wait_until(
+        lambda: second.store.load_rentals()[0].code == "777888", what="code after restart"
+    )
+
+
+async def test_crash_while_sending_is_reconciled_on_start(make_backend, sandbox, tmp_path):
+    """A purchase left "sending" (the app died mid-request) is settled at the next start."""
+    path = tmp_path / "journal.sqlite3"
+    first = make_backend(store_path=path)
+    offer, service = await first_offer(first)
+    labels = RentalLabels(
+        service=service.name,
+        service_slug=service.slug,
+        country=offer.country_name,
+        provider=offer.provider_name,
+    )
+    purchase_id = first.store.begin_purchase(offer.id, offer.price, labels, first.server_now())
+    first.stop()
+    first.store.close()
+    # The server did rent it (the request went out before the crash):
+    import httpx
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox), base_url="http://sandbox/api/v1"
+    ) as raw:
+        answer = await raw.post(
+            "/rent", data={"pricing_id": offer.id}, headers={"X-API-KEY": DEMO_API_KEY}
+        )
+    rental_id = answer.json()["rental_id"]
+
+    second = make_backend(store_path=path)
+    await wait_until(lambda: not second.store.unresolved_purchases(), what="reconciliation")
+    assert [r.rental_id for r in second.rentals()] == [rental_id]
+    assert purchase_id not in [p.id for p in second.store.unresolved_purchases()]
+
+
+async def test_history_keeps_rentals_past_the_servers_100(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    rented = [await backend.rent(offer, service) for _ in range(2)]
+    # An older rental the server no longer lists (beyond its last 100):
+    from dataclasses import replace
+
+    old = replace(rented[0], rental_id=5, created_at=rented[0].expires_at.replace(year=2025))
+    backend.store.save_rental(old)
+
+    history = await backend.history()
+
+    ids = [r.rental_id for r in history]
+    assert ids == [rented[1].rental_id, rented[0].rental_id, 5]
+    assert all(r.created_at is not None for r in history)
+
+
+async def test_revoked_key_pauses_polling(make_backend, sandbox, recorder):
+    backend = make_backend()
+    backend.subscribe(recorder)
+    offer, service = await first_offer(backend)
+    await backend.rent(offer, service)
+    sandbox.revoke_key(DEMO_API_KEY)
+
+    await wait_until(lambda: recorder.of(AuthLost), what="auth lost")
+    assert backend.poller.paused
+    assert backend.poller.followed  # the rental stays in view

@@ -1,0 +1,204 @@
+"""The poller alone, with a fake fetch: fairness, slow rentals, final states, expiry,
+errors and back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from rentnumber_tui.api.errors import NotFound, ServerError, Unauthorized
+from rentnumber_tui.api.models import RentalState, RentalStatus
+from rentnumber_tui.api.scheduler import Priority
+from rentnumber_tui.core.poller import Poller, PollSettings
+from rentnumber_tui.core.rentals import TrackedRental
+from tests.core.waiting import wait_until
+
+NOW = datetime(2026, 4, 12, 14, 0, tzinfo=UTC)
+
+
+def rental(rental_id: int, status: str = "waiting", minutes_left: float = 15) -> TrackedRental:
+    return TrackedRental(
+        rental_id=rental_id,
+        phone=f"+23480000000{rental_id}",
+        status=RentalStatus(status),
+        cost=Decimal("450.00"),
+        expires_at=NOW + timedelta(minutes=minutes_left),
+    )
+
+
+def state(rental_id: int, status: str = "waiting", code: str | None = None) -> RentalState:
+    return RentalState(
+        rental_id=rental_id,
+        phone=f"+23480000000{rental_id}",
+        status=RentalStatus(status),
+        code=code,
+        sms=f"Your code is {code}" if code else None,
+        cost=Decimal("450.00"),
+        created_at=NOW,
+        expires_at=NOW + timedelta(minutes=15),
+    )
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.answers: dict[int, object] = {}
+        self.calls: list[tuple[int, Priority]] = []
+
+    async def fetch(self, rental_id: int, priority: Priority) -> RentalState:
+        self.calls.append((rental_id, priority))
+        answer = self.answers.get(rental_id, state(rental_id))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    def count(self, rental_id: int) -> int:
+        return sum(1 for call in self.calls if call[0] == rental_id)
+
+
+def make_poller(server: FakeServer, settings: PollSettings | None = None, now=lambda: NOW):
+    changes: list[tuple[TrackedRental, bool]] = []
+    errors: list[tuple[int, str]] = []
+    auth: list[str] = []
+    saved: list[TrackedRental] = []
+
+    async def save(r: TrackedRental) -> None:
+        saved.append(r)
+
+    poller = Poller(
+        server.fetch,
+        save,
+        now,
+        on_change=lambda r, new: changes.append((r, new)),
+        on_error=lambda rid, error: errors.append((rid, error.message)),
+        on_auth_lost=lambda error: auth.append(error.message),
+        settings=settings or PollSettings(rate=2.0, min_interval=1.0, slow_interval=5.0),
+    )
+    return poller, changes, errors, auth, saved
+
+
+@contextlib.asynccontextmanager
+async def running(poller: Poller):
+    task = asyncio.create_task(poller.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def test_budget_is_shared_fairly_between_waiting_rentals():
+    poller, *_ = make_poller(FakeServer())
+    for n in range(1, 21):
+        poller.track(rental(n))
+    # 20 rentals at 2 requests per second: each is polled every 10 s.
+    assert poller.interval_for(rental(1)) == 10.0
+    for n in range(2, 21):
+        poller.forget(n)
+    assert poller.interval_for(rental(1)) == 1.0  # never faster than min_interval
+
+
+def test_rentals_with_a_code_or_unknown_status_are_polled_slowly():
+    poller, *_ = make_poller(FakeServer())
+    poller.track(rental(1, "received"))
+    poller.track(rental(2, "on_hold"))
+    poller.track(rental(3))
+    assert poller.interval_for(rental(1, "received")) == 5.0
+    assert poller.interval_for(rental(2, "on_hold")) == 5.0
+    # Two slow rentals take 2/5 of a request per second; the waiting one gets the rest.
+    assert poller.interval_for(rental(3)) == 1.0
+
+
+def test_final_rentals_are_not_followed():
+    poller, *_ = make_poller(FakeServer())
+    poller.track(rental(1, "completed"))
+    assert poller.followed == []
+
+
+async def test_code_is_saved_then_reported_and_polling_continues_slowly():
+    server = FakeServer()
+    settings = PollSettings(rate=100, min_interval=0.01, slow_interval=0.05)
+    poller, changes, _, _, saved = make_poller(server, settings)
+    poller.track(rental(1))
+    server.answers[1] = state(1, "received", code="123456")
+    async with running(poller):
+        await wait_until(lambda: changes, what="a change")
+        first = server.count(1)
+        await wait_until(lambda: server.count(1) > first, what="another poll")
+    changed, new_code = changes[0]
+    assert new_code and changed.code == "123456"
+    assert saved[0] == changed
+    assert len([c for c in changes if c[1]]) == 1  # the same code is announced once
+
+
+async def test_final_status_stops_polling():
+    server = FakeServer()
+    poller, changes, *_ = make_poller(server, PollSettings(rate=100, min_interval=0.01))
+    poller.track(rental(1))
+    server.answers[1] = state(1, "refunded")
+    async with running(poller):
+        await wait_until(lambda: changes, what="the final status")
+        polls = server.count(1)
+        poller.track(rental(2))  # keep the loop busy with another rental
+        await wait_until(lambda: server.count(2) >= 3, what="other polls")
+    assert server.count(1) == polls
+    assert poller.followed and poller.followed[0].rental_id == 2
+
+
+async def test_expired_countdown_triggers_an_immediate_poll():
+    server = FakeServer()
+    clock_now = [NOW]
+    poller, *_ = make_poller(
+        server, PollSettings(rate=2, min_interval=30, slow_interval=60), now=lambda: clock_now[0]
+    )
+    poller.track(rental(1, minutes_left=0.001))  # expires in 0.06 s; next poll would be 30 s
+    async with running(poller):
+        await wait_until(lambda: server.count(1) >= 1, what="first poll")
+        clock_now[0] = NOW + timedelta(minutes=1)
+        server.answers[1] = state(1, "expired")
+        poller.poll_soon(1)
+        await wait_until(lambda: not poller.followed, timeout=2, what="expiry poll")
+
+
+async def test_not_found_gives_up_with_a_reason():
+    server = FakeServer()
+    server.answers[1] = NotFound("Rental not found", status_code=404)
+    poller, changes, errors, *_ = make_poller(server, PollSettings(rate=100, min_interval=0.01))
+    poller.track(rental(1))
+    async with running(poller):
+        await wait_until(lambda: changes, what="give up")
+    assert "no longer knows" in (changes[0][0].problem or "")
+    assert poller.followed == []
+    assert errors and errors[0][0] == 1
+
+
+async def test_unauthorized_pauses_everything_until_resumed():
+    server = FakeServer()
+    server.answers[1] = Unauthorized("Unauthorized", status_code=401)
+    poller, _, _, auth, _ = make_poller(server, PollSettings(rate=100, min_interval=0.01))
+    poller.track(rental(1))
+    poller.track(rental(2))
+    async with running(poller):
+        await wait_until(lambda: auth, what="auth lost")
+        assert poller.paused
+        calls = len(server.calls)
+        await asyncio.sleep(0.1)  # a pause must hold: nothing is sent meanwhile
+        assert len(server.calls) <= calls + 1  # at most the poll already in flight
+        server.answers[1] = state(1)
+        poller.resume()
+        await wait_until(lambda: server.count(1) >= 2, what="polling again")
+
+
+async def test_failures_back_off_and_recover():
+    server = FakeServer()
+    server.answers[1] = ServerError("boom", status_code=500)
+    poller, _, errors, *_ = make_poller(server, PollSettings(rate=100, min_interval=0.01))
+    poller.track(rental(1))
+    async with running(poller):
+        await wait_until(lambda: len(errors) >= 3, what="failures")
+    # Intervals double: 0.02, 0.04, 0.08 … the poller is not hammering a failing server.
+    entry = poller._entries[1]
+    assert entry.failures >= 3
+    assert poller._next_due(entry, 0.0) >= 0.01 * 2**3
