@@ -391,7 +391,9 @@ class CredentialStore:
     def _read_file(self, notes: list[str]) -> SecretKey | None:
         path = self.key_file_path
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            # O_NONBLOCK: a FIFO planted at the path must not hang the worker.
+            flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(path, flags)
         except FileNotFoundError:
             return None
         except OSError as exc:

@@ -487,3 +487,12 @@ def test_a_key_file_owned_by_someone_else_is_refused():
     os.chown(path, 12345, 12345)
     with pytest.raises(KeyFileError, match="belongs to another user"):
         CredentialStore().load()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_at_the_key_path_is_refused_without_hanging():
+    path = locations.key_file()
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path, 0o600)
+    with pytest.raises(KeyFileError, match="not a regular file"):
+        CredentialStore().load()
