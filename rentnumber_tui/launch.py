@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from rentnumber_tui.api.client import RentNumberClient
 from rentnumber_tui.core.backend import Backend
@@ -21,9 +22,10 @@ DEMO_BASE_URL = "http://127.0.0.1/api/v1"
 
 
 def sandbox_client_factory(
-    sandbox: object, *, scheduler: object | None = None, timeout: float = 15.0
+    sandbox: object, **client_options: Any
 ) -> Callable[[], RentNumberClient]:
-    """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account."""
+    """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account;
+    `client_options` go to `RentNumberClient` (a scheduler, a timeout, a server clock)."""
     import httpx
 
     from rentnumber_tui.sandbox import DEMO_API_KEY
@@ -33,8 +35,7 @@ def sandbox_client_factory(
             api_key=DEMO_API_KEY,
             base_url=DEMO_BASE_URL,
             transport=httpx.ASGITransport(app=sandbox),  # type: ignore[arg-type]
-            scheduler=scheduler,  # type: ignore[arg-type]
-            timeout=timeout,
+            **client_options,
         )
 
     return factory

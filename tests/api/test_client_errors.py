@@ -45,8 +45,10 @@ def crash(request: httpx.Request) -> httpx.Response:
 
 
 async def hang(request: httpx.Request) -> httpx.Response:
-    await asyncio.Event().wait()
-    raise AssertionError("unreachable")
+    """A server far slower than the client's timeout (bounded, so that a client that
+    stopped enforcing its timeout fails the test instead of hanging it)."""
+    await asyncio.sleep(3)
+    return respond(text=GOOD_BALANCE)
 
 
 @dataclass

@@ -297,3 +297,11 @@ async def test_request_log_records_every_request(sandbox: Sandbox, client) -> No
         ("GET", "/api/v1/elsewhere", 404),
     ]
     assert [r.monotonic for r in log] == sorted(r.monotonic for r in log)
+
+
+async def test_short_delays_still_answer(sandbox: Sandbox, client) -> None:
+    sandbox.faults.latency = 0.01
+    sandbox.faults.rent_response_delay = 0.01
+    response = await asyncio.wait_for(post_rent(client), timeout=10)
+    assert response.status_code == 200 and body(response)["rental_id"] == 1001
+    assert sandbox.request_log[-1].status == 200

@@ -152,3 +152,17 @@ async def test_accounts_are_separate_wallets(sandbox: Sandbox, client) -> None:
     assert sandbox.balance_of(DEMO_API_KEY) == Decimal("25000.00")
     with pytest.raises(ValueError):
         sandbox.add_account("rn_test_other_account", Decimal("1.00"))
+
+
+async def test_concurrent_rents_never_oversell(sandbox: Sandbox, client) -> None:
+    import asyncio
+
+    sandbox.set_stock(42, 25)
+    responses = await asyncio.gather(
+        *(client.post("/rent", headers=AUTH, data={"pricing_id": 42}) for _ in range(30))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 25 + [400] * 5
+    assert sandbox.stock_of(42) == 0
+    assert sandbox.balance_of(DEMO_API_KEY) == Decimal("25000.00") - 25 * Decimal("450.00")
+    assert len({r.rental_id for r in sandbox.rentals_of(DEMO_API_KEY)}) == 25
