@@ -165,6 +165,7 @@ class StallMeter:
 class OfferTableApp(App[None]):
     CSS = "OfferTable { height: 1fr; }"
     BINDINGS = [Binding("p", "sort('price')"), Binding("s", "sort('stock')")]
+    FIRST_LAST_KEYS = ("home", "end")
 
     def compose(self) -> ComposeResult:
         yield Input(id="filter")
@@ -184,6 +185,7 @@ class OfferTableApp(App[None]):
 class DataTableApp(App[None]):
     CSS = "DataTable { height: 1fr; }"
     BINDINGS = [Binding("p", "sort('price')"), Binding("s", "sort('stock')")]
+    FIRST_LAST_KEYS = ("ctrl+home", "ctrl+end")  # DataTable's home/end move sideways
 
     def __init__(self) -> None:
         super().__init__()
@@ -295,7 +297,7 @@ async def run_stall(app_cls: Callable[[], App[None]], offers: list[Offer]) -> di
         await wait_loaded(app, worker)
         await pilot.pause()
         load = time.perf_counter() - started
-        for key in ("p", "p", "s", "pagedown", "end", "home"):
+        for key in ("p", "p", "s", "pagedown", *app.FIRST_LAST_KEYS[::-1]):  # type: ignore[attr-defined]
             probe.arm()
             await pilot.press(key)
             await probe.wait()

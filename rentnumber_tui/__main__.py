@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(args[1:])
     if args and args[0] in ("login", "logout"):
-        from rentnumber_tui.cli_auth import auth_main
+        from rentnumber_tui.auth_cli import auth_main
 
         return auth_main(args[0], args[1:])
 

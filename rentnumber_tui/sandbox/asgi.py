@@ -186,7 +186,7 @@ class Sandbox:
     ) -> int:
         body = await _read_body(receive)
         faults = self.faults
-        allowed = self._rate.arrive(arrival)
+        allowed = self._rate.arrive(arrival, faults.rate_limit_requests, faults.rate_limit_window)
         if faults.enforce_rate_limit and not allowed:
             reply = _Reply(
                 429, wire.error_body("Too many requests. Please slow down."), [("retry-after", "1")]

@@ -92,9 +92,14 @@ class Faults:
     latency: float = 0.0
     #: Real seconds a successful `POST /rent` waits *after* committing the rental.
     rent_response_delay: float = 0.0
-    #: Refuse (429, `Retry-After: 1`) a request when two others arrived within the
-    #: last second of real monotonic time. Every arrival counts, refused ones too.
+    #: Refuse (429, `Retry-After: 1`) a request when `rate_limit_requests` others
+    #: arrived within the last `rate_limit_window` seconds of real monotonic time, as
+    #: the server measures it (at the start of the ASGI call). Every arrival counts,
+    #: refused ones too. Note that a client spacing its sends exactly 1 s apart can
+    #: still be refused: a first request's connection set-up delays its arrival.
     enforce_rate_limit: bool = False
+    rate_limit_requests: int = 2
+    rate_limit_window: float = 1.0
     #: How long (real seconds) a `hang` lasts unless the client gives up first.
     hang_seconds: float = 3600.0
     seed: int = 1
@@ -161,19 +166,18 @@ class Faults:
 
 
 class RateWindow:
-    """Arrivals in the last second of monotonic time (every arrival is counted)."""
+    """Arrival times of recent requests (every arrival is counted, refused ones too)."""
 
-    def __init__(self, limit: int = 2, window: float = 1.0) -> None:
-        self.limit = limit
-        self.window = window
+    def __init__(self) -> None:
         self._arrivals: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def arrive(self, now: float) -> bool:
-        """Record an arrival; False when `limit` others arrived within `window`."""
+    def arrive(self, now: float, limit: int = 2, window: float = 1.0) -> bool:
+        """Record an arrival; False when `limit` others arrived within the last `window`
+        seconds (so more than `limit` would be in one window)."""
         with self._lock:
-            while self._arrivals and self._arrivals[0] <= now - self.window:
+            while self._arrivals and self._arrivals[0] <= now - window:
                 self._arrivals.popleft()
-            allowed = len(self._arrivals) < self.limit
+            allowed = len(self._arrivals) < limit
             self._arrivals.append(now)
             return allowed

@@ -1,0 +1,55 @@
+"""Apps wired to the test's sandbox (manual clock), with deterministic time on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rentnumber_tui.api.clock import ServerClock
+from rentnumber_tui.api.scheduler import RequestScheduler
+from rentnumber_tui.app.app import RentNumberApp
+from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.poller import PollSettings
+from rentnumber_tui.core.store import Store
+from rentnumber_tui.launch import sandbox_client_factory
+from rentnumber_tui.sandbox import ManualClock, Sandbox
+
+FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
+
+
+@pytest.fixture
+def make_app(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+) -> Iterator[Callable[..., RentNumberApp]]:
+    """Build an app on the sandbox. Its idea of the server's time follows the manual
+    clock exactly, so countdowns on screen only move when the test moves the clock."""
+    backends: list[Backend] = []
+
+    def make(
+        *,
+        options: AppOptions | None = None,
+        store_path: Path | str | None = None,
+        timeout: float = 15.0,
+        frozen_budget: bool = False,
+    ) -> RentNumberApp:
+        factory = sandbox_client_factory(
+            sandbox,
+            scheduler=RequestScheduler(max_requests=50, per=1.0),
+            server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
+            timeout=timeout,
+        )
+        store = Store(store_path or tmp_path / "store.sqlite3", "test")
+        backend = Backend(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
+        if frozen_budget:
+            # The request budget on the top bar moves with real time: fixed for snapshots.
+            backend.request_stats = lambda: (0, 0, 2.0)  # type: ignore[method-assign]
+        backends.append(backend)
+        return RentNumberApp(backend, options or AppOptions(demo=True))
+
+    yield make
+    for backend in backends:
+        backend.stop()
+        backend.store.close()

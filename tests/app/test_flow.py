@@ -1,0 +1,204 @@
+"""The whole main job through the real UI, against the sandbox with a manual clock:
+browse, filter, choose a country, sort, rent, see the code, copy, cancel with refund,
+history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from textual.widgets import DataTable, Digits
+
+from rentnumber_tui.api.models import RentalStatus
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
+from rentnumber_tui.app.screens.countries import CountriesScreen
+from rentnumber_tui.app.screens.history import HistoryScreen
+from rentnumber_tui.app.screens.prices import PricesScreen
+from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.app.widgets.filter_list import FilterList
+from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.sandbox import DEMO_API_KEY
+from tests.core.waiting import wait_until
+
+START = Decimal("25000.00")
+
+
+async def open_prices(app, pilot, service: str = "whats", country: str = "ng") -> OfferTable:
+    await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services screen")
+    services = app.screen.query_one(FilterList)
+    await wait_until(lambda: services.shown, what="services listed")
+    await pilot.press(*service)
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, CountriesScreen), what="countries")
+    countries = app.screen.query_one(FilterList)
+    await wait_until(lambda: countries.shown, what="countries listed")
+    await pilot.press(*country)
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, PricesScreen), what="prices")
+    table = app.screen.query_one(OfferTable)
+    await wait_until(lambda: table.row_count > 0, what="offers")
+    return table
+
+
+async def rent_cursor_offer(app, pilot) -> int:
+    before = {r.rental_id for r in app.live_rentals()}
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="confirmation")
+    dialog = app.screen
+    await wait_until(lambda: dialog.balance is not None, what="balance in the dialog")
+    await pilot.press("y")
+    await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
+    (new,) = {r.rental_id for r in app.live_rentals()} - before
+    return new
+
+
+async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, monkeypatch):
+    app = make_app()
+    bells: list[bool] = []
+    notes: list[str] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(True))
+    real_notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        # Browse and filter services.
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        services = app.screen.query_one(FilterList)
+        await wait_until(lambda: len(services.shown) >= 40, what="all services")
+        await pilot.press(*"whats")
+        assert [item.keys[0] for item in services.shown] == ["WhatsApp"]
+        await pilot.press("enter")
+
+        # Choose a country by ISO code.
+        await wait_until(lambda: isinstance(app.screen, CountriesScreen))
+        countries = app.screen.query_one(FilterList)
+        await wait_until(lambda: countries.shown)
+        assert countries.shown[0].id == "all"
+        await pilot.press("n", "g")
+        assert "Nigeria" in countries.shown[0].keys
+        await pilot.press("enter")
+
+        # The price table, sorted by price, then by stock.
+        await wait_until(lambda: isinstance(app.screen, PricesScreen))
+        table = app.screen.query_one(OfferTable)
+        await wait_until(lambda: table.row_count > 0)
+        assert all(o.iso_code == "NG" for o in table.visible_offers)
+        prices = [o.price for o in table.visible_offers]
+        assert prices == sorted(prices)
+        await pilot.press("p")
+        assert [o.price for o in table.visible_offers] == sorted(prices, reverse=True)
+        await pilot.press("s")
+        stocks = [o.stock for o in table.visible_offers]
+        assert table.sort_column == "stock" and stocks == sorted(stocks)
+
+        # Rent the cheapest offer in stock.
+        await pilot.press("p")
+        cheapest = next(i for i, o in enumerate(table.visible_offers) if o.available)
+        table.move_cursor(cheapest)
+        offer = table.cursor_offer
+        rental_id = await rent_cursor_offer(app, pilot)
+        assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
+        screen = app.screen
+        assert screen.selected.rental_id == rental_id
+        assert app.rental(rental_id).status is RentalStatus.WAITING
+
+        # The SMS arrives: the code is shown large, with a bell and a notification.
+        clock.advance(25)
+        await wait_until(lambda: app.rental(rental_id).code, what="the code")
+        code = app.rental(rental_id).code
+        await wait_until(lambda: screen.query_one(Digits).value == code, what="code on screen")
+        assert bells == [True]
+        assert any(code in note for note in notes)
+
+        # Copy the code and the number.
+        await pilot.press("c")
+        assert app.clipboard == code
+        await pilot.press("n")
+        assert app.clipboard == app.rental(rental_id).phone
+
+        # A second rental, cancelled before its SMS: the dialog promises a refund.
+        await pilot.press("escape")
+        await wait_until(lambda: isinstance(app.screen, PricesScreen))
+        second = await rent_cursor_offer(app, pilot)
+        await pilot.press("x")
+        await wait_until(lambda: isinstance(app.screen, ConfirmCancelScreen))
+        assert "will be refunded" in str(app.screen.query_one(".dialog-message").content)
+        await pilot.press("y")
+        await wait_until(
+            lambda: app.rental(second).status is RentalStatus.REFUNDED, what="refund"
+        )
+        assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
+        await wait_until(
+            lambda: app.account_status.balance
+            and app.account_status.balance.amount == START - offer.price,
+            what="balance in the header",
+        )
+
+        # History: both rentals, newest first, with status and cost.
+        await pilot.press("f3")
+        await wait_until(lambda: isinstance(app.screen, HistoryScreen))
+        history = app.screen.query_one(DataTable)
+        await wait_until(lambda: history.row_count == 2, what="history rows")
+        assert [key.value for key in history.rows] == [str(second), str(rental_id)]
+        assert str(history.get_row_at(0)[5]) == "refunded"
+        assert str(history.get_row_at(1)[7]) == code
+
+
+async def test_out_of_stock_offer_cannot_be_rented(make_app, sandbox):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_prices(app, pilot)
+        offer = table.visible_offers[0]
+        sandbox.set_stock(offer.id, 0)
+        await pilot.press("r")
+        await wait_until(lambda: not table.visible_offers[0].available, what="refreshed stock")
+        table.move_cursor(0)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PricesScreen)  # no confirmation, no rent
+        assert sandbox.rentals_of(DEMO_API_KEY) == []
+
+
+async def test_insufficient_balance_is_explained_and_nothing_is_sent(make_app, sandbox):
+    app = make_app()
+    sandbox.set_balance(DEMO_API_KEY, Decimal("10.00"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_prices(app, pilot)
+        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
+        dialog = app.screen
+        await wait_until(lambda: dialog.balance == Decimal("10.00"))
+        await pilot.press("y")
+        message = str(dialog.query_one("#confirm-message").content)
+        assert "Not enough balance" in message
+        assert sandbox.rentals_of(DEMO_API_KEY) == []
+
+
+async def test_rent_in_flight_cannot_be_sent_twice(make_app, sandbox):
+    app = make_app()
+    sandbox.faults.latency = 0.5
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await open_prices(app, pilot)
+        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
+        dialog = app.screen
+        await wait_until(lambda: dialog.balance is not None)
+        await pilot.press("y", "y", "enter", "escape", "y")
+        assert dialog.busy and app.screen is dialog  # still waiting for the answer
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="the rental")
+        assert len(sandbox.rentals_of(DEMO_API_KEY)) == 1
+
+
+async def test_help_lists_every_key(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        await pilot.press("f1")
+        text = "\n".join(str(line) for line in app.screen._lines)
+        for words in ("Rentals", "History", "Copy code", "Cancel rental", "Price", "Refresh"):
+            assert words in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ServicesScreen)
