@@ -184,9 +184,9 @@ class Sandbox:
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, arrival: float, method: str, path: str
     ) -> int:
-        body = await _read_body(receive)
         faults = self.faults
         allowed = self._rate.arrive(arrival, faults.rate_limit_requests, faults.rate_limit_window)
+        body = await _read_body(receive)
         if faults.enforce_rate_limit and not allowed:
             reply = _Reply(
                 429, wire.error_body("Too many requests. Please slow down."), [("retry-after", "1")]

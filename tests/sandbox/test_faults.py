@@ -305,3 +305,18 @@ async def test_short_delays_still_answer(sandbox: Sandbox, client) -> None:
     response = await asyncio.wait_for(post_rent(client), timeout=10)
     assert response.status_code == 200 and body(response)["rental_id"] == 1001
     assert sandbox.request_log[-1].status == 200
+
+
+async def test_rate_limit_is_adjustable(clock) -> None:
+    ticks = FakeMonotonic()
+    sb = Sandbox(SandboxConfig(seed=7), clock=clock, monotonic=ticks)
+    sb.faults.enforce_rate_limit = True
+    sb.faults.rate_limit_requests = 1
+    sb.faults.rate_limit_window = 0.5
+    transport = httpx.ASGITransport(app=sb)
+    statuses = []
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        for t in (0.0, 0.4, 1.0, 1.5):
+            ticks.now = 100.0 + t
+            statuses.append((await http.get("/services")).status_code)
+    assert statuses == [200, 429, 200, 200]
