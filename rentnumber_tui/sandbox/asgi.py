@@ -63,7 +63,18 @@ class _Done(Exception):
 
 
 class Sandbox:
-    """The RentNumber server, simulated: an ASGI app plus test hooks on its state."""
+    """The RentNumber server, simulated: an ASGI app plus test hooks on its state.
+
+    Serves only `/api/v1/...` (anything else is a JSON 404). Decisions where the
+    documentation is silent:
+    - `/services` `min_price` is the cheapest offer *with stock* (live), or the cheapest
+      offer overall when every offer is sold out; `provider_count` counts distinct
+      providers with any offer, in stock or not.
+    - Offers are listed by (country id, price, id); sold-out offers are listed (stock 0).
+    - A cancelled or expired rental's number does not go back into stock.
+    - `rentals_of(key)` is oldest first; `GET /rentals` is newest first, at most 100.
+    - `request_log[i].status` is 0 when no response was sent (hang, drop, disconnect).
+    """
 
     def __init__(
         self,
