@@ -12,7 +12,7 @@ made lazily, only for rows that are actually drawn.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import overload
@@ -46,6 +46,10 @@ _MAX_NAME_CHARS = 64
 _MAX_ISO_CHARS = 3
 
 _REGIONAL_A = 0x1F1E6
+
+
+def _no_pause() -> None:
+    return None
 
 
 def flag_for(iso_code: str, flag: str | None = None) -> str:
@@ -112,7 +116,18 @@ class OfferIndex:
         offers: Sequence[Offer],
         flags: Mapping[int, str] | None = None,
         currency: str = "NGN",
+        pause: Callable[[], object] | None = None,
     ) -> None:
+        """
+        Args:
+            offers: The offers.
+            flags: Country id to flag, from `GET /countries` (validated by `flag_for`).
+            currency: Currency of the prices.
+            pause: Called between the phases of the build. A worker thread passes
+                `lambda: time.sleep(0)` to hand the GIL to the event loop between
+                phases, so no phase runs into the next without the loop getting a turn.
+        """
+        pause = pause or _no_pause
         self.offers: tuple[Offer, ...] = tuple(offers)
         self.currency = currency
         offers = self.offers
@@ -124,33 +139,48 @@ class OfferIndex:
         self._prices = prices
         self._stocks = stocks
 
-        # Distinct providers / countries: sanitise and measure each one once.
+        # Distinct providers / countries: sanitise and measure each one once, then map
+        # every offer to them with C-level `map`/`zip` (zip reuses its result tuple), so
+        # no per-offer container survives: fewer objects for the garbage collector to
+        # walk, whose full passes otherwise stall whichever thread holds the GIL.
         provider_raw = [o.provider_name for o in offers]
         provider_text = {
             raw: safe_text(raw[: _MAX_NAME_CHARS + 1], max_length=_MAX_NAME_CHARS)
             for raw in set(provider_raw)
         }
-        country_raw = [(o.country_id, o.country_name, o.iso_code) for o in offers]
+        pause()
+        country_ids = [o.country_id for o in offers]
+        country_names = [o.country_name for o in offers]
+        iso_codes = [o.iso_code for o in offers]
         flags = flags or {}
         country_text: dict[tuple[int, str, str], str] = {}
-        folded_country: dict[tuple[int, str, str], tuple[str, str]] = {}
-        for key in set(country_raw):
+        country_fold: dict[tuple[int, str, str], str] = {}
+        search_fold: dict[str, str] = {}  # display text -> "name\niso", case-folded
+        for key in set(zip(country_ids, country_names, iso_codes, strict=True)):
             country_id, name, iso = key
             iso_text = safe_text(iso[:16], max_length=_MAX_ISO_CHARS)
             name_text = safe_text(name[: _MAX_NAME_CHARS + 1], max_length=_MAX_NAME_CHARS)
             flag = flag_for(iso_text, flags.get(country_id))
             parts = [flag, name_text, f"({iso_text})" if iso_text else ""]
-            country_text[key] = " ".join(part for part in parts if part)
-            folded_country[key] = (name_text.casefold(), iso_text.casefold())
+            display = " ".join(part for part in parts if part)
+            country_text[key] = display
+            country_fold[key] = name_text.casefold()
+            search_fold[display] = f"{name_text.casefold()}\n{iso_text.casefold()}"
 
         self._provider_text = provider_text
         self._country_text = country_text
-        self._provider_of: list[str] = [provider_text[raw] for raw in provider_raw]
-        self._country_of: list[str] = [country_text[key] for key in country_raw]
+        self._provider_of: list[str] = list(map(provider_text.__getitem__, provider_raw))
+        self._country_of: list[str] = list(
+            map(country_text.__getitem__, zip(country_ids, country_names, iso_codes, strict=True))
+        )
+        country_keys = list(
+            map(country_fold.__getitem__, zip(country_ids, country_names, iso_codes, strict=True))
+        )
+        del provider_raw, country_ids, country_names, iso_codes
 
+        pause()
         folded_provider = {text: text.casefold() for text in set(provider_text.values())}
-        provider_keys = [folded_provider[text] for text in self._provider_of]
-        country_keys = [folded_country[key][0] for key in country_raw]
+        provider_keys = list(map(folded_provider.__getitem__, self._provider_of))
         self._keys: dict[str, list] = {
             "price": prices,
             "stock": stocks,
@@ -158,19 +188,24 @@ class OfferIndex:
             "country": country_keys,
         }
         # What the filter searches: provider name, country name, ISO code (case-folded).
+        pause()
         haystack_of = {
-            (p, c): f"{p}\n{folded_country[c][0]}\n{folded_country[c][1]}"
-            for p, c in {(provider_keys[i], country_raw[i]) for i in range(n)}
+            pair: f"{pair[0]}\n{search_fold[pair[1]]}"
+            for pair in set(zip(provider_keys, self._country_of, strict=True))
         }
-        self._haystack: list[str] = [
-            haystack_of[pair] for pair in zip(provider_keys, country_raw, strict=True)
-        ]
+        self._haystack: list[str] = list(
+            map(haystack_of.__getitem__, zip(provider_keys, self._country_of, strict=True))
+        )
 
         # Natural order: price ascending, then stock descending, then id. Three stable
         # sorts over plain key lists (cheaper than building n tuples).
+        pause()
         order = sorted(range(n), key=ids.__getitem__)
+        pause()
         order.sort(key=[-s for s in stocks].__getitem__)
+        pause()
         order.sort(key=prices.__getitem__)
+        pause()
         self._orders: dict[tuple[str, bool], list[int]] = {("price", False): order}
         self._cells: dict[int, Cells] = {}
 

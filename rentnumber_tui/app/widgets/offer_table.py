@@ -23,6 +23,7 @@ Server text (provider and country names, ISO codes, flags) is passed through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -60,6 +61,11 @@ _PAD_LEFT = 1
 _GAP = 2
 _PAD_RIGHT = 1
 _ELLIPSIS = "…"
+
+
+def _yield_gil() -> None:
+    """Let the event loop's thread run (sleep(0) releases the GIL)."""
+    time.sleep(0)
 
 
 def _fit(text: str, width: int, right: bool) -> str:
@@ -480,7 +486,7 @@ class OfferTable(ScrollView, can_focus=True):
         generation: int,
     ) -> None:
         try:
-            index = OfferIndex(offers, flags, self._currency)
+            index = OfferIndex(offers, flags, self._currency, pause=_yield_gil)
             index.order(*sort)  # warm the order the table is about to use, off the loop
         except BaseException:
             self.app.call_from_thread(self._finish_build, None, generation)
