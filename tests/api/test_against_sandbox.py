@@ -320,7 +320,7 @@ async def test_rate_ceiling_on_the_server(sandbox_client, sandbox, log_of) -> No
         browser.countries(),
     )
     log = await log_of()
-    assert len(log) == 6
+    assert len(log) == 6, log
     assert all(r.status == 200 for r in log)
     assert most_in_one_second([r.monotonic for r in log]) == 2
     assert {r.path for r in log[2:4]} == {"/api/v1/services", "/api/v1/countries"}

@@ -41,6 +41,10 @@ async def open_prices(app, pilot, service: str = "whats", country: str = "ng") -
 
 
 async def rent_cursor_offer(app, pilot) -> int:
+    """Rent the offer under the cursor (the first one in stock, if it is not)."""
+    table = app.screen.query_one(OfferTable)
+    if not table.cursor_offer.available:
+        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
     before = {r.rental_id for r in app.live_rentals()}
     await pilot.press("enter")
     await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="confirmation")

@@ -1,0 +1,143 @@
+"""How each screen looks, pinned by SVG snapshots (pytest-textual-snapshot).
+
+Deterministic: the sandbox runs on a manual clock (seed 7), the app's idea of server
+time follows that clock, the request-budget figure is fixed, and the size is 80×24 —
+the smallest the app promises to be usable at.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Digits
+
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
+from rentnumber_tui.app.screens.countries import CountriesScreen
+from rentnumber_tui.app.screens.help import HelpScreen
+from rentnumber_tui.app.screens.history import HistoryScreen
+from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.app.widgets.filter_list import FilterList
+from tests.app.test_flow import open_prices, rent_cursor_offer
+from tests.core.waiting import wait_until
+
+SIZE = (80, 24)
+
+
+def snapshot(snap_compare, make_app, run_before) -> bool:
+    app = make_app(frozen_budget=True)
+
+    async def before(pilot) -> None:
+        await run_before(app, pilot)
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+def test_services_screen(snap_compare, make_app):
+    async def run(app, pilot):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: listing.shown and app.account_status.balance)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_services_filtered(snap_compare, make_app):
+    async def run(app, pilot):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: listing.shown and app.account_status.balance)
+        await pilot.press(*"tg")
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_countries_screen(snap_compare, make_app):
+    async def run(app, pilot):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: listing.shown and app.account_status.balance)
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, CountriesScreen))
+        await wait_until(lambda: app.screen.query_one(FilterList).shown)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_price_table_sorted_by_stock(snap_compare, make_app):
+    async def run(app, pilot):
+        await open_prices(app, pilot, "whats", "*")
+        await pilot.press("s", "s")  # stock, descending
+        await wait_until(lambda: app.account_status.balance)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_confirm_rent(snap_compare, make_app):
+    async def run(app, pilot):
+        table = await open_prices(app, pilot)
+        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
+        dialog = app.screen
+        await wait_until(lambda: dialog.balance is not None)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_rental_waiting_for_its_code(snap_compare, make_app):
+    async def run(app, pilot):
+        await open_prices(app, pilot)
+        await rent_cursor_offer(app, pilot)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_rental_with_its_code(snap_compare, make_app, sandbox):
+    async def run(app, pilot):
+        await open_prices(app, pilot)
+        rental_id = await rent_cursor_offer(app, pilot)
+        sandbox.deliver_sms(rental_id, code="482913")
+        await wait_until(lambda: app.screen.query_one(Digits).value == "482913")
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_confirm_cancel(snap_compare, make_app):
+    async def run(app, pilot):
+        await open_prices(app, pilot)
+        await rent_cursor_offer(app, pilot)
+        await pilot.press("x")
+        await wait_until(lambda: isinstance(app.screen, ConfirmCancelScreen))
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_history(snap_compare, make_app):
+    async def run(app, pilot):
+        await open_prices(app, pilot)
+        await rent_cursor_offer(app, pilot)
+        await pilot.press("f3")
+        await wait_until(lambda: isinstance(app.screen, HistoryScreen))
+        await wait_until(lambda: app.screen.query_one(DataTable).row_count == 1)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_help(snap_compare, make_app):
+    async def run(app, pilot):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        await wait_until(lambda: app.account_status.balance)
+        await pilot.press("f1")
+        await wait_until(lambda: isinstance(app.screen, HelpScreen))
+
+    assert snapshot(snap_compare, make_app, run)
+
+
+def test_rentals_empty(snap_compare, make_app):
+    async def run(app, pilot):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        await wait_until(lambda: app.account_status.balance)
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen))
+
+    assert snapshot(snap_compare, make_app, run)
