@@ -142,6 +142,17 @@ class OfferTable(ScrollView, can_focus=True):
 
     The cursor follows the same offer (by id) across `set_offers` and `set_filter`; a new
     sort puts the cursor on the first row, so the best offer for that order is in view.
+
+    Use from a screen (which owns the sort keys, the filter input and the refresh key):
+
+        BINDINGS = [Binding("p", "focused.sort('price')", "Price"), ...]  # or call sort_by
+        table.set_offers(price_list.offers, flags={c.id: c.flag for c in countries})
+        table.set_filter(input.value)                       # on Input.Changed
+        def on_offer_table_chosen(self, event): ...         # event.offer is rentable
+        def on_offer_table_unavailable(self, event): ...    # say why it is not
+
+    Its size is `height: auto; max-height: 100%` (a screen usually sets `height: 1fr`);
+    colours come from the theme through the component classes below.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -188,8 +199,6 @@ class OfferTable(ScrollView, can_focus=True):
     OfferTable {
         height: auto;
         max-height: 100%;
-        background: $surface;
-        color: $foreground;
 
         & > .offer-table--header {
             background: $panel;
