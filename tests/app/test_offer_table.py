@@ -544,6 +544,21 @@ async def test_large_lists_are_indexed_in_a_worker_and_newest_wins() -> None:
         )
 
 
+async def test_first_big_load_says_loading_then_shows_offers() -> None:
+    app = BigApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(OfferTable)
+        worker = table.set_offers(make_offers(120), flags={1: "🇳🇬"})
+        await pilot.pause()
+        if table.is_loading_offers:  # the worker may already be done on a fast machine
+            assert lines(table)[1].strip() == "Loading offers…"
+        assert worker is not None
+        await worker.wait()
+        await pilot.pause()
+        assert table.row_count == 120 and table.cursor_row == 0
+        assert "🇳🇬 Nigeria (NG)" in "".join(lines(table))
+
+
 # -- the index on its own ----------------------------------------------------------------
 
 

@@ -199,6 +199,8 @@ class OfferTable(ScrollView, can_focus=True):
     OfferTable {
         height: auto;
         max-height: 100%;
+        background: $surface;
+        color: $foreground;
 
         & > .offer-table--header {
             background: $panel;
