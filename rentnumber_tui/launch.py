@@ -10,12 +10,14 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rentnumber_tui.api.client import RentNumberClient
 from rentnumber_tui.core.backend import Backend
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from rentnumber_tui.api.client import RentNumberClient
 
 #: Stands in for a host name in demo mode; nothing is ever resolved or sent there.
 DEMO_BASE_URL = "http://127.0.0.1/api/v1"
@@ -26,11 +28,13 @@ def sandbox_client_factory(
 ) -> Callable[[], RentNumberClient]:
     """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account;
     `client_options` go to `RentNumberClient` (a scheduler, a timeout, a server clock)."""
-    import httpx
-
-    from rentnumber_tui.sandbox import DEMO_API_KEY
-
     def factory() -> RentNumberClient:
+        # Called on the backend thread: httpx loads there, not before the first frame.
+        import httpx
+
+        from rentnumber_tui.api.client import RentNumberClient
+        from rentnumber_tui.sandbox import DEMO_API_KEY
+
         return RentNumberClient(
             api_key=DEMO_API_KEY,
             base_url=DEMO_BASE_URL,
@@ -47,25 +51,22 @@ def demo_backend(
     sms_delay: float | None = None,
     store: Store | None = None,
     poll_settings: PollSettings | None = None,
-) -> tuple[Backend, object]:
-    """A backend wired to a fresh in-process sandbox (no key, no network); returns it
-    with the sandbox."""
-    from rentnumber_tui.sandbox import Sandbox, SandboxConfig
-
+) -> Backend:
+    """A backend wired to a fresh in-process sandbox (no key, no network). The sandbox
+    is built on the backend thread, with the client, off the first frame's path."""
     delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
-    sandbox = Sandbox(
-        SandboxConfig(
+
+    def client() -> RentNumberClient:
+        from rentnumber_tui.sandbox import Sandbox, SandboxConfig
+
+        config = SandboxConfig(
             seed=1 if seed is None else seed,
             sms_delay=(delay / 2, delay * 1.5),
             no_sms_probability=0.1,
         )
-    )
-    backend = Backend(
-        sandbox_client_factory(sandbox),
-        store or Store(":memory:", "demo"),
-        poll_settings=poll_settings,
-    )
-    return backend, sandbox
+        return sandbox_client_factory(Sandbox(config))()
+
+    return Backend(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
 
 
 def run_app(options: argparse.Namespace) -> int:
@@ -73,7 +74,7 @@ def run_app(options: argparse.Namespace) -> int:
     from rentnumber_tui.app.options import AppOptions
 
     if options.demo:
-        backend, _ = demo_backend(seed=options.seed, sms_delay=options.sms_delay)
+        backend = demo_backend(seed=options.seed, sms_delay=options.sms_delay)
         app = RentNumberApp(backend, AppOptions(demo=True))
         app.run()
         return 0
@@ -108,6 +109,8 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
         return error.message
 
     def client() -> RentNumberClient:
+        from rentnumber_tui.api.client import RentNumberClient
+
         return RentNumberClient(api_key=key, base_url=base_url)
 
     backend = Backend(

@@ -5,15 +5,8 @@ Imports only httpx and the standard library (never Textual), so the domain can b
 and tested without a screen.
 """
 
-from .client import (
-    DEFAULT_BASE_URL,
-    ENV_BASE_URL,
-    Health,
-    HealthState,
-    RentNumberClient,
-    base_url_from_env,
-    mask_key,
-)
+from typing import TYPE_CHECKING, Any
+
 from .clock import ServerClock
 from .errors import (
     ApiError,
@@ -45,6 +38,40 @@ from .models import (
     ServiceRef,
 )
 from .scheduler import Priority, RequestScheduler, default_scheduler
+
+if TYPE_CHECKING:
+    from .client import (
+        DEFAULT_BASE_URL,
+        ENV_BASE_URL,
+        Health,
+        HealthState,
+        RentNumberClient,
+        base_url_from_env,
+        mask_key,
+    )
+
+#: Names from `client`, which imports httpx (~60 ms): loaded on first use, so importing
+#: the models or errors never pays for it (start-up time is first-frame time).
+_FROM_CLIENT = frozenset(
+    {
+        "DEFAULT_BASE_URL",
+        "ENV_BASE_URL",
+        "Health",
+        "HealthState",
+        "RentNumberClient",
+        "base_url_from_env",
+        "mask_key",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from textual import work
@@ -19,6 +19,7 @@ from rentnumber_tui.core.backend import Backend
 from rentnumber_tui.core.events import (
     AuthLost,
     BackendEvent,
+    BackendReady,
     BalanceChanged,
     CatalogUpdated,
     HealthChanged,
@@ -73,7 +74,20 @@ class RentNumberApp(App[None]):
         from rentnumber_tui.app.screens.services import ServicesScreen
 
         backend = self.backend
-        backend.start()
+        # Subscribe before starting, so not even the first event is missed. The backend
+        # thread (httpx, the sandbox in demo mode) starts once the first frame is painted
+        # from the cache, so the two do not compete for the interpreter.
+        self.follow_backend(backend.event_stream())
+        self.call_after_refresh(backend.start, wait=False)
+        self.services = backend.cached_services()
+        self.countries = backend.cached_countries()
+        self.push_screen(ServicesScreen())
+        for warning in self.options.warnings:
+            self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _backend_ready(self) -> None:
+        backend = self.backend
         client = backend.client
         self.account_status = AccountStatus(
             backend.last_balance,
@@ -81,18 +95,13 @@ class RentNumberApp(App[None]):
             None,
             bool(client and client.has_key),
         )
+        self.account_signal.publish(self.account_status)
         for rental in backend.rentals():
             self._rentals[rental.rental_id] = rental
-        self.services = backend.cached_services()
-        self.countries = backend.cached_countries()
-        self.push_screen(ServicesScreen())
-        self.follow_backend()
+        self.rentals_signal.publish(None)
         self.load_catalog()
         if self.account_status.has_key:
             self.refresh_balance(quiet=True)
-        for warning in self.options.warnings:
-            self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
-        self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def on_unmount(self) -> None:
         self.backend.stop()
@@ -104,13 +113,15 @@ class RentNumberApp(App[None]):
     # -- the backend's events ------------------------------------------------------------
 
     @work(group="backend-events", exit_on_error=False)
-    async def follow_backend(self) -> None:
+    async def follow_backend(self, events: AsyncIterator[BackendEvent]) -> None:
         """Polling runs on the backend thread; this worker feeds its results to the UI."""
-        async for event in self.backend.events():
+        async for event in events:
             self.handle_event(event)
 
     def handle_event(self, event: BackendEvent) -> None:
-        if isinstance(event, RentalChanged):
+        if isinstance(event, BackendReady):
+            self._backend_ready()
+        elif isinstance(event, RentalChanged):
             self._rental_changed(event.rental, event.new_code)
         elif isinstance(event, BalanceChanged):
             self._set_status(balance=event.balance)

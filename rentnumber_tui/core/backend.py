@@ -14,10 +14,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rentnumber_tui.api.client import RentNumberClient
 from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
 from rentnumber_tui.api.models import (
     Balance,
@@ -34,6 +33,7 @@ from rentnumber_tui.core import catalog
 from rentnumber_tui.core.events import (
     AuthLost,
     BackendEvent,
+    BackendReady,
     BalanceChanged,
     CatalogUpdated,
     HealthChanged,
@@ -44,6 +44,9 @@ from rentnumber_tui.core.events import (
 from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rentals import RentalLabels, TrackedRental
 from rentnumber_tui.core.store import Purchase, Store
+
+if TYPE_CHECKING:  # httpx is imported on the backend thread, off the first frame's path
+    from rentnumber_tui.api.client import RentNumberClient
 
 T = TypeVar("T")
 
@@ -106,16 +109,25 @@ class Backend:
         self.client: RentNumberClient | None = None
         self.poller: Poller | None = None
         self.last_balance: Balance | None = None
+        self._balance_busy = False
+        self._balance_again = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the backend thread and wait until it is ready."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="rentnumber-backend", daemon=True)
-        self._thread.start()
-        self._ready.wait()
+    def start(self, *, wait: bool = True) -> None:
+        """Start the backend thread; with `wait`, return once it is ready. Without, a
+        `BackendReady` event says when (the UI paints its first frame meanwhile)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="rentnumber-backend", daemon=True
+            )
+            self._thread.start()
+        if wait:
+            self._ready.wait()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -123,6 +135,7 @@ class Backend:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(self._startup())
         self._ready.set()
+        self._emit(BackendReady())
         try:
             loop.run_forever()
         finally:
@@ -149,6 +162,8 @@ class Backend:
 
     def stop(self) -> None:
         """Stop polling, close the connection and end the thread (idempotent)."""
+        if self._thread is not None:
+            self._ready.wait(timeout=10)
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not loop.is_running():
             return
@@ -180,6 +195,8 @@ class Backend:
     async def _call(self, coro: Coroutine[Any, Any, T], *, shield: bool = False) -> T:
         """Run `coro` on the backend loop and await it from the caller's loop. Cancelling
         the caller cancels the work, unless `shield` (a rent must finish regardless)."""
+        if not self._ready.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
         future = asyncio.wrap_future(self.submit(coro))
         return await (asyncio.shield(future) if shield else future)
 
@@ -194,8 +211,9 @@ class Backend:
 
         return unsubscribe
 
-    async def events(self) -> AsyncIterator[BackendEvent]:
-        """Every event, delivered on the caller's event loop."""
+    def event_stream(self) -> AsyncIterator[BackendEvent]:
+        """Every event from now on, delivered on the caller's (running) event loop. The
+        subscription starts at once, so an event sent before iteration begins is kept."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[BackendEvent] = asyncio.Queue()
 
@@ -204,11 +222,15 @@ class Backend:
                 loop.call_soon_threadsafe(queue.put_nowait, event)
 
         unsubscribe = self.subscribe(deliver)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            unsubscribe()
+
+        async def stream() -> AsyncIterator[BackendEvent]:
+            try:
+                while True:
+                    yield await queue.get()
+            finally:
+                unsubscribe()
+
+        return stream()
 
     def _emit(self, event: BackendEvent) -> None:
         with self._lock:
@@ -219,7 +241,9 @@ class Backend:
     # -- state the UI reads directly -----------------------------------------------------
 
     def server_now(self) -> datetime:
-        assert self.client is not None
+        """The server's time (the local clock until the first answer tells the offset)."""
+        if self.client is None:
+            return datetime.now(UTC)
         return self.client.server_clock.now()
 
     def rentals(self) -> list[TrackedRental]:
@@ -498,10 +522,24 @@ class Backend:
             self._spawn(self._quiet_balance())
 
     async def _quiet_balance(self) -> None:
-        """Refresh the balance in the background; failures show in the header only."""
-        if self._client.has_key:
-            with contextlib.suppress(ApiError):
-                await self._balance(Priority.BACKGROUND)
+        """Refresh the balance in the background; failures show in the header only.
+        Requests made while one is on its way fold into a single follow-up, so a burst of
+        rents does not spend the request budget on balances."""
+        if not self._client.has_key:
+            return
+        if self._balance_busy:
+            self._balance_again = True
+            return
+        self._balance_busy = True
+        try:
+            while True:
+                self._balance_again = False
+                with contextlib.suppress(ApiError):
+                    await self._balance(Priority.BACKGROUND)
+                if not self._balance_again:
+                    break
+        finally:
+            self._balance_busy = False
 
     def _on_health(self, health: Any) -> None:
         error = health.last_error

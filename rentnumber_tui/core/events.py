@@ -9,6 +9,11 @@ from rentnumber_tui.core.rentals import TrackedRental
 
 
 @dataclass(frozen=True, slots=True)
+class BackendReady:
+    """The backend thread is up: the client exists and stored rentals are restored."""
+
+
+@dataclass(frozen=True, slots=True)
 class RentalChanged:
     rental: TrackedRental
     #: True when this change brought a code not seen before.
@@ -58,7 +63,8 @@ class PurchaseResolved:
 
 
 BackendEvent = (
-    RentalChanged
+    BackendReady
+    | RentalChanged
     | RentalPollFailed
     | AuthLost
     | BalanceChanged
