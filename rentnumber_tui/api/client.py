@@ -379,14 +379,15 @@ class RentNumberClient:
             )
         return key
 
+    def _uses_sockets(self) -> bool:
+        return self._transport is None or isinstance(self._transport, httpx.AsyncHTTPTransport)
+
     def _key_may_travel(self) -> bool:
         url = httpx.URL(self.base_url)
         if url.scheme == "https" or _is_loopback(url.host):
             return True
         # A custom transport that is not a socket transport (ASGI, mock) stays in-process.
-        return self._transport is not None and not isinstance(
-            self._transport, httpx.AsyncHTTPTransport
-        )
+        return not self._uses_sockets()
 
     def _retry_delay(self, call: _Call, error: ApiError, retries: int) -> float | None:
         """Seconds to wait before retrying, or None if this error is final."""
@@ -411,13 +412,29 @@ class RentNumberClient:
         headers = {"X-API-KEY": key} if key is not None else None
         url = self.base_url + call.path
         http = self._client()
-        async with self.scheduler.slot(priority):
+        async with self.scheduler.slot(priority) as ticket:
+            extensions: dict[str, Any] | None = None
+            if self._uses_sockets():
+                # Count the request from when its headers leave, not from when the slot
+                # was granted: opening a connection first can take a while.
+                ticket.hold()
+
+                async def trace(event: str, info: dict[str, Any]) -> None:
+                    if event.endswith("send_request_headers.complete"):
+                        ticket.sent()
+
+                extensions = {"trace": trace}
             sent = self.server_clock.local_time()
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.timeout):
                     response = await http.request(
-                        call.method, url, params=call.params, data=call.data, headers=headers
+                        call.method,
+                        url,
+                        params=call.params,
+                        data=call.data,
+                        headers=headers,
+                        extensions=extensions,
                     )
             except (TimeoutError, httpx.TimeoutException) as exc:
                 error: ApiError = RequestTimeout(

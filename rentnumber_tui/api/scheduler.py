@@ -6,6 +6,13 @@ keeps at most `max_requests` request starts inside any `per`-second window; peop
 (USER) are served before background polling (BACKGROUND), first come first served
 within a priority. A 429's `Retry-After` pauses everyone (`pause_until`).
 
+A request "starts" when it is granted its slot. Over a real socket the moment that
+matters is when the request leaves this machine, which can be much later for a request
+that first has to open a connection (TCP, TLS) than for one on a warm connection; the
+caller can therefore `hold()` its ticket (the request counts as starting *now* for as
+long as it is being connected) and mark it `sent()` when its headers went out. Without
+that, a slow first connection would let the server see three requests in one second.
+
 Nothing here busy-waits: the waiter at the head of the queue computes the exact moment
 its slot opens and sleeps until then (or until something changes: a more urgent
 request arrives, a pause is set). asyncio primitives are created per wait, never at
@@ -24,11 +31,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["Priority", "RequestScheduler", "default_scheduler"]
+__all__ = ["Priority", "RequestScheduler", "Ticket", "default_scheduler"]
 
-#: Extra seconds added to the window so clock granularity and timer jitter can never
-#: squeeze a third request into a real one-second window.
-SAFETY_MARGIN = 0.02
+#: Extra seconds added to the window, so that timer jitter and the varying time a
+#: request takes to reach the server (network, the server's own scheduling) do not
+#: make the server see a third request inside one of *its* one-second windows. 20 ms
+#: proved too little even against a loopback server on a busy machine.
+SAFETY_MARGIN = 0.1
 
 
 class Priority(IntEnum):
@@ -51,6 +60,44 @@ class _Waiter:
         return (self.priority, self.seq) < (other.priority, other.seq)
 
 
+class _Start:
+    """When one request started; `pending` while it is still being connected."""
+
+    __slots__ = ("pending", "time")
+
+    def __init__(self, time: float) -> None:
+        self.time = time
+        self.pending = False
+
+    def effective(self, now: float) -> float:
+        return now if self.pending else self.time
+
+
+class Ticket:
+    """A granted slot. By default the request counts as started when it was granted;
+    `hold()` + `sent()` move that moment to when it actually left (see module doc)."""
+
+    __slots__ = ("_scheduler", "_start")
+
+    def __init__(self, scheduler: RequestScheduler, start: _Start) -> None:
+        self._scheduler = scheduler
+        self._start = start
+
+    def hold(self) -> None:
+        """Count this request as starting *now* until `sent()` (or the slot ends)."""
+        self._start.pending = True
+
+    def sent(self) -> None:
+        """The request has left: its start is now (never earlier than the grant)."""
+        if self._start.pending:
+            self._start.pending = False
+            self._start.time = max(self._start.time, self._scheduler.clock())
+            self._scheduler._wake_head()
+
+    def _close(self) -> None:
+        self.sent()  # never marked: conservatively, it started when the slot ended
+
+
 class RequestScheduler:
     """Grants request slots under a rate ceiling, USER before BACKGROUND, FIFO within."""
 
@@ -70,7 +117,7 @@ class RequestScheduler:
         self.per = per
         self.clock = clock
         self._window = per + max(margin, 0.0)
-        self._starts: deque[float] = deque()
+        self._starts: deque[_Start] = deque()
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
         self._paused_until = float("-inf")
@@ -78,10 +125,14 @@ class RequestScheduler:
     # -- the one operation -------------------------------------------------------------
 
     @asynccontextmanager
-    async def slot(self, priority: Priority = Priority.USER) -> AsyncIterator[None]:
-        """Wait for this request's turn; the request counts as started on entry."""
-        await self._acquire(int(priority))
-        yield
+    async def slot(self, priority: Priority = Priority.USER) -> AsyncIterator[Ticket]:
+        """Wait for this request's turn; the request counts as started on entry (or,
+        with `ticket.hold()`, when `ticket.sent()` is called)."""
+        ticket = Ticket(self, await self._acquire(int(priority)))
+        try:
+            yield ticket
+        finally:
+            ticket._close()
 
     def pause_until(self, deadline: float) -> None:
         """Hold every request until `deadline` (in this scheduler's clock), e.g. after a
@@ -95,7 +146,7 @@ class RequestScheduler:
     def in_window(self) -> int:
         """How many requests started in the last `per` seconds."""
         now = self.clock()
-        return sum(1 for t in self._starts if t > now - self.per)
+        return sum(1 for s in self._starts if s.effective(now) > now - self.per)
 
     def waiting(self, priority: Priority | None = None) -> int:
         """How many requests wait for a slot (of one priority, or all)."""
@@ -112,15 +163,16 @@ class RequestScheduler:
 
     def _delay(self, now: float) -> float:
         """Seconds until a request may start, ignoring the queue."""
-        while self._starts and self._starts[0] <= now - self._window:
-            self._starts.popleft()
+        horizon = now - self._window
+        self._starts = deque(s for s in self._starts if s.effective(now) > horizon)
+        times = sorted(s.effective(now) for s in self._starts)
         wait = self._paused_until - now
-        if len(self._starts) >= self.max_requests:
-            oldest_relevant = self._starts[len(self._starts) - self.max_requests]
+        if len(times) >= self.max_requests:
+            oldest_relevant = times[len(times) - self.max_requests]
             wait = max(wait, oldest_relevant + self._window - now)
         return wait
 
-    async def _acquire(self, priority: int) -> None:
+    async def _acquire(self, priority: int) -> _Start:
         loop = asyncio.get_running_loop()
         self._drop_dead_waiters()
         me = _Waiter(priority, next(self._seq), loop, asyncio.Event())
@@ -134,9 +186,10 @@ class RequestScheduler:
                     delay = self._delay(self.clock())
                     if delay <= 0:
                         heapq.heappop(self._queue)
-                        self._starts.append(self.clock())
+                        start = _Start(self.clock())
+                        self._starts.append(start)
                         self._wake_head()
-                        return
+                        return start
                     try:
                         async with asyncio.timeout(delay):
                             await me.event.wait()

@@ -40,7 +40,7 @@ class CountingClock:
 async def test_rate_ceiling_with_many_concurrent_callers() -> None:
     clock = CountingClock()
     per = 0.2
-    scheduler = RequestScheduler(max_requests=2, per=per, clock=clock)
+    scheduler = RequestScheduler(max_requests=2, per=per, clock=clock, margin=0.02)
     starts: list[float] = []
 
     async def request(priority: Priority) -> None:
@@ -81,7 +81,7 @@ async def _enter(
 
 
 async def test_user_request_jumps_the_background_queue() -> None:
-    scheduler = RequestScheduler(max_requests=1, per=0.05)
+    scheduler = RequestScheduler(max_requests=1, per=0.05, margin=0.01)
     order: list[str] = []
     async with scheduler.slot():  # take the only slot of the window
         pass
@@ -97,7 +97,7 @@ async def test_user_request_jumps_the_background_queue() -> None:
 
 
 async def test_fifo_within_a_priority() -> None:
-    scheduler = RequestScheduler(max_requests=1, per=0.02)
+    scheduler = RequestScheduler(max_requests=1, per=0.02, margin=0.01)
     order: list[int] = []
     async with scheduler.slot():
         pass
@@ -127,7 +127,7 @@ async def test_pause_until_holds_everyone() -> None:
 
 
 async def test_pause_set_while_waiting_is_respected() -> None:
-    scheduler = RequestScheduler(max_requests=1, per=0.05)
+    scheduler = RequestScheduler(max_requests=1, per=0.05, margin=0.01)
     async with scheduler.slot():
         pass
     granted: list[float] = []
@@ -145,7 +145,7 @@ async def test_pause_set_while_waiting_is_respected() -> None:
 
 
 async def test_cancelled_head_does_not_block_the_queue() -> None:
-    scheduler = RequestScheduler(max_requests=1, per=0.05)
+    scheduler = RequestScheduler(max_requests=1, per=0.05, margin=0.01)
     order: list[str] = []
     async with scheduler.slot():
         pass
@@ -159,8 +159,60 @@ async def test_cancelled_head_does_not_block_the_queue() -> None:
     assert scheduler.waiting() == 0
 
 
+async def test_held_ticket_counts_from_when_it_was_sent() -> None:
+    """A request that is still connecting counts as starting now; the next one waits a
+    full window after it actually went out, not after it was granted."""
+    scheduler = RequestScheduler(max_requests=1, per=0.05, margin=0.01)
+    granted: list[float] = []
+
+    async def next_request() -> None:
+        async with scheduler.slot():
+            granted.append(scheduler.clock())
+
+    async with scheduler.slot() as ticket:
+        ticket.hold()
+        follower = asyncio.create_task(next_request())
+        await wait_until(lambda: scheduler.waiting() == 1)
+        await asyncio.sleep(0.15)  # a slow connect: well past the granted window
+        assert scheduler.in_window() == 1 and not follower.done()
+        ticket.sent()
+        sent_at = scheduler.clock()
+    await follower
+    assert granted[0] >= sent_at + 0.05
+
+
+def test_ticket_without_hold_counts_from_the_grant() -> None:
+    now = [100.0]
+    scheduler = RequestScheduler(max_requests=2, per=1.0, clock=lambda: now[0])
+
+    async def use() -> None:
+        async with scheduler.slot() as ticket:
+            now[0] += 5.0  # a long request
+            ticket.sent()  # no effect without hold()
+
+    asyncio.run(use())
+    assert scheduler.in_window() == 0  # counted at 100.0, now is 105.0
+
+
+def test_held_ticket_never_sent_counts_until_the_slot_ends() -> None:
+    now = [100.0]
+    scheduler = RequestScheduler(max_requests=2, per=1.0, clock=lambda: now[0])
+
+    async def use() -> None:
+        async with scheduler.slot() as ticket:
+            ticket.hold()
+            now[0] += 5.0
+            assert scheduler.in_window() == 1
+        now[0] += 0.5
+        assert scheduler.in_window() == 1  # ended at 105.0: counted from then
+        now[0] += 0.6
+        assert scheduler.in_window() == 0
+
+    asyncio.run(use())
+
+
 def test_one_scheduler_survives_several_event_loops() -> None:
-    scheduler = RequestScheduler(max_requests=1, per=0.02)
+    scheduler = RequestScheduler(max_requests=1, per=0.02, margin=0.01)
 
     async def burst() -> int:
         order: list[int] = []
