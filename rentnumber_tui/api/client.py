@@ -160,7 +160,7 @@ class RentNumberClient:
         random: Callable[[], float] = _random.random,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
-        self.base_url = _check_base_url(base_url)
+        self._base_url = _check_base_url(base_url)
         self.api_key = api_key
         self.scheduler = scheduler if scheduler is not None else default_scheduler()
         self.server_clock = server_clock if server_clock is not None else ServerClock()
@@ -175,6 +175,11 @@ class RentNumberClient:
         self._health = Health()
         self._base_state: HealthState = "online"
         self._retrying = 0
+
+    @property
+    def base_url(self) -> str:
+        """The API root, e.g. `https://v2.rentnumber.net/api/v1` (fixed per client)."""
+        return self._base_url
 
     # -- key ---------------------------------------------------------------------------
 

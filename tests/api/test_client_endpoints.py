@@ -303,3 +303,10 @@ def test_unusable_base_url_is_refused_at_construction(bad: str) -> None:
 def test_repr_hides_key() -> None:
     client = RentNumberClient(API_KEY, BASE_URL)
     assert API_KEY not in repr(client) and "has_key=True" in repr(client)
+
+
+def test_base_url_is_fixed_per_client() -> None:
+    client = RentNumberClient(None, "https://api.example.test/api/v1/")
+    assert client.base_url == "https://api.example.test/api/v1"
+    with pytest.raises(AttributeError):
+        client.base_url = "http://elsewhere/api/v1"  # type: ignore[misc]

@@ -22,6 +22,20 @@ def test_api_does_not_import_textual() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_models_and_errors_do_not_load_httpx() -> None:
+    """`api/__init__` loads the client (and so httpx) lazily, for start-up time."""
+    code = (
+        "import sys; from rentnumber_tui.api import Balance, ApiError, RentalStatus, Priority;"
+        "assert 'httpx' not in sys.modules, 'httpx imported eagerly';"
+        "from rentnumber_tui.api import RentNumberClient;"
+        "assert 'httpx' in sys.modules"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_api_imports_only_httpx_and_stdlib() -> None:
     allowed = {"httpx", "__future__"} | set(sys.stdlib_module_names)
     for path in (ROOT / "rentnumber_tui" / "api").glob("*.py"):
