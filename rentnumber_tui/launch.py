@@ -28,6 +28,7 @@ def sandbox_client_factory(
 ) -> Callable[[], RentNumberClient]:
     """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account;
     `client_options` go to `RentNumberClient` (a scheduler, a timeout, a server clock)."""
+
     def factory() -> RentNumberClient:
         # Called on the backend thread: httpx loads there, not before the first frame.
         import httpx

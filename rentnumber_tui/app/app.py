@@ -45,11 +45,28 @@ class RentNumberApp(App[None]):
     CSS_PATH = stylesheet()
     TITLE = "rentnumber-tui"
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", id="help"),
-        Binding("f2", "rentals", "Rentals", id="rentals"),
-        Binding("f3", "history", "History", id="history"),
-        Binding("f4", "balance", "Balance", id="balance"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f1,question_mark", "help", "Help", id="help", tooltip="Show every key"),
+        Binding(
+            "f2", "rentals", "Rentals", id="rentals", tooltip="Live rentals: codes, copy, cancel"
+        ),
+        Binding(
+            "f3", "history", "History", id="history", tooltip="The account's rentals, newest first"
+        ),
+        Binding(
+            "f4",
+            "balance",
+            "Balance",
+            id="balance",
+            tooltip="Ask the server for the wallet balance",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="quit",
+            priority=True,
+            tooltip="Quit (rentals keep running on the server)",
+        ),
     ]
 
     def __init__(self, backend: Backend, options: AppOptions | None = None) -> None:

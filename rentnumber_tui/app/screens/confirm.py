@@ -36,8 +36,14 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
     the result (rented, refused, or unknown and being checked) is always shown."""
 
     BINDINGS = [
-        Binding("enter,y", "confirm", "Rent", id="confirm-rent"),
-        Binding("escape,n", "close", "Cancel", id="cancel-rent"),
+        Binding(
+            "enter,y",
+            "confirm",
+            "Rent",
+            id="confirm-rent",
+            tooltip="Rent it (the price is debited)",
+        ),
+        Binding("escape,n", "close", "Cancel", id="cancel-rent", tooltip="Do not rent; go back"),
     ]
 
     def __init__(self, offer: Offer, service: Service, flag: str) -> None:
@@ -166,8 +172,10 @@ class ConfirmCancelScreen(ModalScreen[bool]):
     """Says whether cancelling refunds (no SMS yet) or not (an SMS arrived)."""
 
     BINDINGS = [
-        Binding("enter,y", "confirm", "Cancel rental", id="confirm-cancel"),
-        Binding("escape,n", "close", "Keep it", id="keep-rental"),
+        Binding(
+            "enter,y", "confirm", "Cancel rental", id="confirm-cancel", tooltip="Cancel the rental"
+        ),
+        Binding("escape,n", "close", "Keep it", id="keep-rental", tooltip="Keep the rental"),
     ]
 
     def __init__(self, rental: TrackedRental) -> None:

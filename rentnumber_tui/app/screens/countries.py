@@ -26,7 +26,9 @@ def country_item(country: Country) -> FilterItem:
 class CountriesScreen(AppScreen):
     TITLE_TEXT = "RentNumber › Country"
     AUTO_FOCUS = ".filter-input"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to the services")
+    ]
 
     def __init__(self, service: Service) -> None:
         super().__init__()

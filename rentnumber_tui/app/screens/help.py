@@ -21,9 +21,8 @@ def key_lines(sections: list[Section], key_display) -> list[Content]:
         for binding in Binding.make_bindings(owner.BINDINGS):
             if binding.action.startswith("move"):
                 continue
-            grouped.setdefault(binding.description or binding.action, []).append(
-                key_display(binding)
-            )
+            text = binding.tooltip or binding.description or binding.action
+            grouped.setdefault(text, []).append(key_display(binding))
         for description, keys in grouped.items():
             lines.append(Content.assemble((f"  {' / '.join(keys):<18}", "bold"), description))
         lines.append(Content(""))

@@ -39,8 +39,8 @@ class HistoryScreen(AppScreen):
     TITLE_TEXT = "RentNumber › History"
     AUTO_FOCUS = "#history-table"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="back"),
-        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to where you were"),
+        Binding("r,f5", "refresh", "Refresh", id="refresh", tooltip="Load the history again"),
     ]
 
     def compose_body(self) -> ComposeResult:

@@ -20,13 +20,49 @@ from rentnumber_tui.core.text import safe_text
 class PricesScreen(AppScreen):
     AUTO_FOCUS = "OfferTable"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="back"),
-        Binding("p", "sort('price')", "Price", id="sort-price"),
-        Binding("s", "sort('stock')", "Stock", id="sort-stock"),
-        Binding("v", "sort('provider')", "Provider", id="sort-provider"),
-        Binding("c", "sort('country')", "Country", id="sort-country"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="back",
+            tooltip="Back to the countries (or leave the filter)",
+        ),
+        Binding(
+            "p",
+            "sort('price')",
+            "Price",
+            id="sort-price",
+            tooltip="Sort by price; again to reverse",
+        ),
+        Binding(
+            "s",
+            "sort('stock')",
+            "Stock",
+            id="sort-stock",
+            tooltip="Sort by stock; again to reverse",
+        ),
+        Binding(
+            "v",
+            "sort('provider')",
+            "Provider",
+            id="sort-provider",
+            tooltip="Sort by provider; again to reverse",
+        ),
+        Binding(
+            "c",
+            "sort('country')",
+            "Country",
+            id="sort-country",
+            tooltip="Sort by country; again to reverse",
+        ),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by provider or country"),
+        Binding(
+            "r,f5",
+            "refresh",
+            "Refresh",
+            id="refresh",
+            tooltip="Load the offers again (the sort stays)",
+        ),
     ]
 
     def __init__(self, service: Service, country: Country | None) -> None:
@@ -70,7 +106,10 @@ class PricesScreen(AppScreen):
         finally:
             table.loading = False
         self.price_list = price_list
-        table.set_offers(price_list.offers)
+        flags = {c.id: c.flag for c in self.app.countries or ()}  # type: ignore[attr-defined]
+        building = table.set_offers(price_list.offers, flags=flags)
+        if building is not None:  # a huge list is indexed on a thread; the old rows stay
+            await building.wait()
         self._show_count()
 
     def _show_count(self) -> None:

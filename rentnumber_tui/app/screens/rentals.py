@@ -42,11 +42,31 @@ class RentalsScreen(AppScreen):
     SHOW_RENTALS_BAR = False
     AUTO_FOCUS = "#rentals-list"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="back"),
-        Binding("c", "copy_code", "Copy code", id="copy-code"),
-        Binding("n", "copy_number", "Copy number", id="copy-number"),
-        Binding("x", "cancel_rental", "Cancel rental", id="cancel-rental"),
-        Binding("r,f5", "refresh", "Refresh", id="refresh"),
+        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to where you were"),
+        Binding(
+            "c",
+            "copy_code",
+            "Copy code",
+            id="copy-code",
+            tooltip="Copy the code to the clipboard (works over SSH)",
+        ),
+        Binding(
+            "n",
+            "copy_number",
+            "Copy number",
+            id="copy-number",
+            tooltip="Copy the phone number to the clipboard",
+        ),
+        Binding(
+            "x",
+            "cancel_rental",
+            "Cancel rental",
+            id="cancel-rental",
+            tooltip="Cancel the rental (refunded if no SMS came)",
+        ),
+        Binding(
+            "r,f5", "refresh", "Refresh", id="refresh", tooltip="Check the selected rental now"
+        ),
     ]
 
     def __init__(self, select: int | None = None) -> None:
