@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -103,16 +102,18 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
     warnings = [*problems]
     if transport.warning:
         warnings.append(transport.warning)
-    key = os.environ.get("RENTNUMBER_API_KEY", "").strip() or None
     try:
         store = Store(locations.store_file(), f"{options.profile}|{base_url}")
     except StoreError as error:
         return error.message
 
+    key_notes: list[str] = []
+
     def client() -> RentNumberClient:
+        # On the backend thread: the keyring is slow to load and may block.
         from rentnumber_tui.api.client import RentNumberClient
 
-        return RentNumberClient(api_key=key, base_url=base_url)
+        return RentNumberClient(api_key=_load_key(options.profile, key_notes), base_url=base_url)
 
     backend = Backend(
         client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval)
@@ -129,6 +130,22 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
         default_country=settings.default_country,
         theme=settings.theme,
         warnings=tuple(warnings),
+        late_warnings=key_notes,
         save_theme=save_theme,
     )
     return backend, app_options
+
+
+def _load_key(profile: str, notes: list[str]) -> str | None:
+    """The key from $RENTNUMBER_API_KEY, the keyring or the key file; why not, in `notes`."""
+    from rentnumber_tui.credentials import CredentialError, CredentialStore
+
+    try:
+        loaded = CredentialStore(profile).load_verbose()
+    except CredentialError as error:
+        notes.append(error.message)
+        return None
+    if loaded.key is None:
+        notes.extend(loaded.notes)
+        return None
+    return str(loaded.key.key)

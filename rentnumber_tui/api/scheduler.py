@@ -116,7 +116,8 @@ class RequestScheduler:
         self.max_requests = max_requests
         self.per = per
         self.clock = clock
-        self._window = per + max(margin, 0.0)
+        self.margin = max(margin, 0.0)
+        self._window = per + self.margin
         self._starts: deque[_Start] = deque()
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
@@ -142,6 +143,11 @@ class RequestScheduler:
             self._wake_head()
 
     # -- introspection for the UI ------------------------------------------------------
+
+    @property
+    def granted_rate(self) -> float:
+        """Requests per second this scheduler really lets through (the margin included)."""
+        return self.max_requests / self._window
 
     def in_window(self) -> int:
         """How many requests started in the last `per` seconds."""

@@ -116,6 +116,8 @@ class RentNumberApp(App[None]):
         for rental in backend.rentals():
             self._rentals[rental.rental_id] = rental
         self.rentals_signal.publish(None)
+        for warning in self.options.late_warnings:
+            self.notify(warning, title="API key", severity="warning", timeout=15, markup=False)
         self.load_catalog()
         if self.account_status.has_key:
             self.refresh_balance(quiet=True)
@@ -143,7 +145,10 @@ class RentNumberApp(App[None]):
         elif isinstance(event, BalanceChanged):
             self._set_status(balance=event.balance)
         elif isinstance(event, HealthChanged):
+            was = self.account_status.connection
             self._set_status(connection=event.state, message=event.message)
+            if event.state == "online" and was != "online":
+                self._back_online()
         elif isinstance(event, RentalPollFailed):
             self.poll_errors[event.rental_id] = f"Last check failed: {event.message}"
             self.rentals_signal.publish(None)
@@ -163,6 +168,13 @@ class RentNumberApp(App[None]):
             if event.countries is not None:
                 self.countries = event.countries
             self.catalog_signal.publish(None)
+
+    def _back_online(self) -> None:
+        """The server answers again: fetch what failed while it did not."""
+        if self.catalog_error is not None:
+            self.load_catalog()
+        if self.account_status.has_key:
+            self.refresh_balance(quiet=True)
 
     def _rental_changed(self, rental: TrackedRental, new_code: bool) -> None:
         self._rentals[rental.rental_id] = rental

@@ -146,6 +146,9 @@ class Backend:
         client = self._client_factory()
         self.client = client
         client.add_listener(self._on_health)
+        # Poll at the rate the scheduler really grants (its window includes a margin).
+        granted = client.scheduler.granted_rate
+        settings = replace(self._poll_settings, rate=min(self._poll_settings.rate, granted))
         self.poller = Poller(
             lambda rental_id, priority: client.rental(rental_id, priority=priority),
             self._save,
@@ -155,7 +158,7 @@ class Backend:
                 RentalPollFailed(rental_id, error.message)
             ),
             on_auth_lost=lambda error: self._emit(AuthLost(error.message)),
-            settings=self._poll_settings,
+            settings=settings,
         )
         self._spawn(self.poller.run())
         self._restore()
@@ -174,9 +177,13 @@ class Backend:
         self._thread = None
 
     async def _shutdown(self) -> None:
-        for task in list(self._tasks):
+        """Cancel everything still running on the backend loop (polls, reconciliation,
+        requests the UI gave up on), then close the connection."""
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         if self.client is not None:
             await self.client.aclose()
 

@@ -25,12 +25,15 @@ from rentnumber_tui.core.rentals import TrackedRental
 
 #: Seconds after expiry during which a rental the server still calls active is re-checked.
 EXPIRY_GRACE = 60.0
+#: The most of the request budget that rentals already showing a code may use.
+SLOW_SHARE = 0.25
 #: Longest wait between polls of a rental whose polls keep failing.
 MAX_BACKOFF = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class PollSettings:
+    #: Requests per second polling may use in all (the scheduler's real ceiling).
     rate: float = 2.0
     min_interval: float = 1.0
     slow_interval: float = 5.0
@@ -123,12 +126,18 @@ class Poller:
     # -- timing --------------------------------------------------------------------------
 
     def interval_for(self, rental: TrackedRental) -> float:
+        """Seconds between two polls of `rental`, given everything followed now.
+
+        Rentals that already show a code (or a status we do not know) share at most
+        `SLOW_SHARE` of the budget, polled no faster than `slow_interval`; rentals still
+        waiting for their SMS share the rest equally, no faster than `min_interval`."""
         settings = self.settings
-        slow = [e for e in self._entries.values() if _is_slow(e.rental)]
-        n_fast = len(self._entries) - len(slow)
+        n_slow = sum(1 for e in self._entries.values() if _is_slow(e.rental))
+        n_fast = len(self._entries) - n_slow
+        slow_interval = max(settings.slow_interval, n_slow / (settings.rate * SLOW_SHARE))
         if _is_slow(rental):
-            return max(settings.slow_interval, len(self._entries) / settings.rate)
-        spare = max(settings.rate - len(slow) / settings.slow_interval, settings.rate / 2)
+            return slow_interval
+        spare = settings.rate - (n_slow / slow_interval if n_slow else 0.0)
         return max(settings.min_interval, n_fast / spare)
 
     def _next_due(self, entry: _Entry, now: float) -> float:

@@ -214,3 +214,30 @@ async def test_help_lists_every_key(make_app):
                 ), f"{binding.key} ({described}) is missing from the help"
         await pilot.press("escape")
         assert isinstance(app.screen, ServicesScreen)
+
+
+async def test_catalog_is_shown_from_the_cache_when_the_server_fails(make_app, sandbox, tmp_path):
+    path = tmp_path / "cache.sqlite3"
+    first = make_app(store_path=path)
+    async with first.run_test(size=(100, 30)):
+        await wait_until(
+            lambda: first.backend.cached_services() and first.backend.cached_countries(),
+            what="the cache filled",
+        )
+    sandbox.faults.inject("502_html", "/services", count=100)
+    sandbox.faults.inject("502_html", "/countries", count=100)
+    second = make_app(store_path=path)
+    async with second.run_test(size=(100, 30)):
+        await wait_until(lambda: isinstance(second.screen, ServicesScreen))
+        listing = second.screen.query_one(FilterList)
+        await wait_until(lambda: len(listing.shown) >= 40, what="services from the cache")
+        assert second.countries is not None
+
+
+async def test_command_palette_offers_every_action(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+    for title in ("Live rentals", "History", "Refresh balance", "Services", "Help", "Theme"):
+        assert title in titles
