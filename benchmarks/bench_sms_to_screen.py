@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rentnumber_tui.api.scheduler import RequestScheduler  # noqa: E402
-from rentnumber_tui.app.app import RentNumberApp  # noqa: E402
-from rentnumber_tui.app.options import AppOptions  # noqa: E402
-from rentnumber_tui.core.backend import Backend  # noqa: E402
-from rentnumber_tui.core.store import Store  # noqa: E402
-from rentnumber_tui.launch import sandbox_client_factory  # noqa: E402
-from rentnumber_tui.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from rentnumber_tui.api.scheduler import RequestScheduler
+from rentnumber_tui.app.app import RentNumberApp
+from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.store import Store
+from rentnumber_tui.launch import sandbox_client_factory
+from rentnumber_tui.sandbox import Sandbox, SandboxConfig
 
 
 async def measure(count: int, seed: int) -> list[float]:

@@ -25,7 +25,7 @@ import termios
 import time
 from pathlib import Path
 
-BARE_APP = '''
+BARE_APP = """
 from textual.app import App
 from textual.widgets import DataTable, Footer, Header
 
@@ -41,7 +41,7 @@ class Bare(App):
         table.add_row("WhatsApp", "450.00")
 
 Bare().run()
-'''
+"""
 
 
 def first_frame(argv: list[str], marker: bytes, env: dict[str, str]) -> float:

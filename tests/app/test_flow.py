@@ -129,13 +129,13 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         await wait_until(lambda: isinstance(app.screen, ConfirmCancelScreen))
         assert "will be refunded" in str(app.screen.query_one(".dialog-message").content)
         await pilot.press("y")
-        await wait_until(
-            lambda: app.rental(second).status is RentalStatus.REFUNDED, what="refund"
-        )
+        await wait_until(lambda: app.rental(second).status is RentalStatus.REFUNDED, what="refund")
         assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
         await wait_until(
-            lambda: app.account_status.balance
-            and app.account_status.balance.amount == START - offer.price,
+            lambda: (
+                app.account_status.balance
+                and app.account_status.balance.amount == START - offer.price
+            ),
             what="balance in the header",
         )
 
