@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from rentnumber_tui.api.errors import ApiError, InsufficientBalance, OutOfStock
 from rentnumber_tui.api.models import Offer, Service
@@ -69,11 +69,28 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
             yield Static(_row("Balance", "checking…"), id="confirm-balance")
             yield Static(_row("After purchase", "…"), id="confirm-after")
             yield Static(id="confirm-message", classes="dialog-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Rent", id="do-rent", variant="primary")
+                yield Button("Back", id="go-back")
             yield Static(
                 Content("Enter or y: rent · Esc or n: go back"),
                 id="confirm-hint",
                 classes="dialog-hint",
             )
+
+    @on(Button.Pressed, "#do-rent")
+    def _rent_pressed(self) -> None:
+        if self.check_action("confirm", ()):
+            self.action_confirm()
+
+    @on(Button.Pressed, "#go-back")
+    def _back_pressed(self) -> None:
+        if self.check_action("close", ()):
+            self.action_close()
+
+    def _buttons(self) -> None:
+        self.query_one("#do-rent", Button).disabled = self.busy or self.finished
+        self.query_one("#go-back", Button).disabled = self.busy
 
     def on_mount(self) -> None:
         app = self.app
@@ -135,6 +152,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
             return
         self.busy = True
         self._say("Renting… (this dialog stays until the answer is known)")
+        self._buttons()
         self.refresh_bindings()
         self.rent()
 
@@ -165,6 +183,8 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         self._say(text, error=True)
         hint = "Enter or y: try again · Esc: go back" if retry else "Esc: go back"
         self.query_one("#confirm-hint", Static).update(Content(hint))
+        self.query_one("#do-rent", Button).label = "Try again"
+        self._buttons()
         self.refresh_bindings()
 
 
@@ -199,12 +219,20 @@ class ConfirmCancelScreen(ModalScreen[bool]):
             yield Static(_row("Rental", rental_title(rental)))
             yield Static(_row("Number", safe_text(rental.phone, max_length=40), "bold"))
             yield Static(Content.assemble(consequence), classes="dialog-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel rental", id="do-cancel", variant="error")
+                yield Button("Keep it", id="keep")
             yield Static(
                 Content("Enter or y: cancel it · Esc or n: keep it"), classes="dialog-hint"
             )
 
+    @on(Button.Pressed, "#do-cancel")
     def action_confirm(self) -> None:
         self.dismiss(True)
+
+    @on(Button.Pressed, "#keep")
+    def _keep_pressed(self) -> None:
+        self.dismiss(False)
 
     def action_close(self) -> None:
         self.dismiss(False)
