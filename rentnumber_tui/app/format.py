@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
+
 from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -43,12 +45,27 @@ def rental_time_left(rental: TrackedRental, now: datetime) -> str:
 
 
 def rental_title(rental: TrackedRental) -> str:
-    """ "WhatsApp · 🇳🇬 Nigeria · Alpha" from whatever names are known."""
+    """ "WhatsApp · 🇳🇬 Nigeria · Alpha" from whatever names are known; each name is cut,
+    so a 5,000-character name from the server cannot push the rest off the screen."""
     labels = rental.labels
-    country = " ".join(part for part in (labels.flag, labels.country) if part)
-    parts = [labels.service, country, labels.provider]
-    return safe_text(" · ".join(part for part in parts if part) or f"Rental {rental.rental_id}")
+    flag = safe_text(labels.flag, max_length=4)
+    country = " ".join(part for part in (flag, safe_text(labels.country, max_length=24)) if part)
+    service = safe_text(labels.service, max_length=24)
+    parts = [service, country, safe_text(labels.provider, max_length=20)]
+    return " · ".join(part for part in parts if part) or f"Rental {rental.rental_id}"
 
 
 def short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def fit_cells(text: str, width: int) -> str:
+    """`text` cut (with an ellipsis) or padded to exactly `width` terminal cells, so
+    columns line up whatever the server's names hold (emoji are two cells wide)."""
+    if cell_len(text) > width:
+        return (
+            set_cell_size(text, max(0, width - 1)) + "…"
+            if width > 1
+            else set_cell_size(text, width)
+        )
+    return set_cell_size(text, width)

@@ -44,6 +44,7 @@ from rentnumber_tui.core.events import (
 from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rentals import RentalLabels, TrackedRental
 from rentnumber_tui.core.store import Purchase, Store
+from rentnumber_tui.core.text import safe_text
 
 if TYPE_CHECKING:  # httpx is imported on the backend thread, off the first frame's path
     from rentnumber_tui.api.client import RentNumberClient
@@ -55,6 +56,8 @@ RECONCILE_MARGIN = timedelta(seconds=120)
 #: Finished rentals stay in the live panel this long after they end.
 RECENT_WINDOW = timedelta(hours=1)
 RECONCILE_RETRY = 5.0
+#: Longest error text handed to the UI (a server may send pages of it).
+MAX_MESSAGE = 500
 
 
 class RentBlocked(Exception):
@@ -155,9 +158,9 @@ class Backend:
             client.server_clock.now,
             on_change=self._on_rental_change,
             on_error=lambda rental_id, error: self._emit(
-                RentalPollFailed(rental_id, error.message)
+                RentalPollFailed(rental_id, clean_message(error.message))
             ),
-            on_auth_lost=lambda error: self._emit(AuthLost(error.message)),
+            on_auth_lost=lambda error: self._emit(AuthLost(clean_message(error.message))),
             settings=settings,
         )
         self._spawn(self.poller.run())
@@ -205,7 +208,11 @@ class Backend:
         if not self._ready.is_set():
             await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
         future = asyncio.wrap_future(self.submit(coro))
-        return await (asyncio.shield(future) if shield else future)
+        try:
+            return await (asyncio.shield(future) if shield else future)
+        except (ApiError, RentBlocked, RentFailedSafely, RentStillUnknown) as error:
+            _cleaned(error)
+            raise
 
     def subscribe(self, callback: Callable[[BackendEvent], None]) -> Callable[[], None]:
         """Call `callback` (on the backend thread) for every event; returns unsubscribe."""
@@ -382,6 +389,11 @@ class Backend:
         finally:
             self._renting = False
 
+        if not offer.available:
+            # The server listed it as sold out, or with a price that is not positive:
+            # nothing is sent (an absurd price is never paid, whatever the server says).
+            why = "is out of stock" if offer.stock <= 0 else "has no valid price"
+            raise RentBlocked(f"This offer {why}; it cannot be rented.")
     async def _settle_unknown(self, purchase: Purchase, error: RentOutcomeUnknown) -> TrackedRental:
         await asyncio.to_thread(
             self.store.finish_purchase, purchase.id, "unknown", detail=error.message
@@ -455,7 +467,7 @@ class Backend:
                 else:
                     message = (
                         f"The earlier rent of {labels_text(purchase.labels)} did go through: "
-                        f"{rental.phone} is rented."
+                        f"{safe_text(rental.phone, max_length=40)} is rented."
                     )
                 self._emit(PurchaseResolved(purchase.id, rental, message))
             if self._unresolved:
@@ -475,7 +487,13 @@ class Backend:
             await self._save(rental)
             self._on_rental_change(rental, False)
             assert self.poller is not None
-            self.poller.forget(rental_id)
+            if rental.followed:
+                # A status we do not know (spec, clarification 4): keep checking until the
+                # server says how the rental ended.
+                self.poller.track(rental)
+                self.poller.poll_soon(rental_id)
+            else:
+                self.poller.forget(rental_id)
         self._spawn(self._quiet_balance())
         return result, rental  # type: ignore[return-value]
 
@@ -550,7 +568,7 @@ class Backend:
 
     def _on_health(self, health: Any) -> None:
         error = health.last_error
-        self._emit(HealthChanged(health.state, error.message if error else None))
+        self._emit(HealthChanged(health.state, clean_message(error.message) if error else None))
 
     def _restore(self) -> None:
         """After a start (or a crash): follow every open rental again, show recent ones,
@@ -570,5 +588,25 @@ class Backend:
 
 
 def labels_text(labels: RentalLabels) -> str:
-    parts = [labels.service, labels.country, labels.provider]
+    """ "WhatsApp / Nigeria / Alpha", made safe to show (the names come from the server)."""
+    names = (labels.service, labels.country, labels.provider)
+    parts = [safe_text(name, max_length=40) for name in names]
     return " / ".join(part for part in parts if part) or "a number"
+
+
+def clean_message(message: str) -> str:
+    """An error text safe to show as plain text: server words quoted in it cannot reach
+    the terminal as escapes or control characters (spec, clarification 11)."""
+    return safe_text(message, max_length=MAX_MESSAGE)
+
+
+def _cleaned(error: Exception) -> None:
+    """`error` with its message (and the server's own text) made safe to show, in place:
+    every error the UI receives from the backend has been through here."""
+    message = getattr(error, "message", None)
+    if isinstance(message, str):
+        error.message = clean_message(message)  # type: ignore[attr-defined]
+        error.args = (error.message,)  # type: ignore[attr-defined]
+    server_text = getattr(error, "server_text", None)
+    if isinstance(server_text, str):
+        error.server_text = safe_text(server_text, max_length=MAX_MESSAGE)  # type: ignore[attr-defined]

@@ -2,7 +2,9 @@
 
 Everything the server sends is shown literally: callers render the result as plain text
 (never markup). This module removes what could still reach the terminal or reorder the
-screen: escape sequences, control characters and bidirectional overrides.
+screen: escape sequences, control characters, bidirectional overrides, and the emoji
+joiners/modifiers whose width the terminal and Textual disagree on (which would shift
+everything after them on the line).
 """
 
 from __future__ import annotations
@@ -21,8 +23,22 @@ _ESCAPES = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 
-# Bidirectional embeddings, overrides and isolates: they can reorder what is displayed.
-_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+# Bidirectional embeddings, overrides, isolates and marks: they can reorder what is
+# displayed.
+_BIDI = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"),
+    None,
+)
+# Joiners and modifiers whose width terminals disagree on (tmux draws "❤️" in 1 cell where
+# Rich counts 2, "👍🏽" in 4 where Rich counts 2): dropped, so every emoji is drawn on its
+# own and the screen's idea of a line's width is the terminal's. ZWJ, VS15/VS16, skin tones.
+_AMBIGUOUS_WIDTH = {
+    **dict.fromkeys(map(ord, "\u200d\ufe0e\ufe0f"), None),
+    **dict.fromkeys(range(0x1F3FB, 0x1F400), None),
+}
+# Line and paragraph separators end a line in some terminals: shown as a space.
+_SEPARATORS = {0x2028: " ", 0x2029: " "}
+_DROP = {**_BIDI, **_AMBIGUOUS_WIDTH, **_SEPARATORS}
 
 _ELLIPSIS = "…"
 
@@ -42,10 +58,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def safe_text(value: object, *, max_length: int | None = None, keep_newlines: bool = False) -> str:
     """Return `value` as text that is safe to display literally on one line (or several,
     with `keep_newlines`): escape sequences removed, control characters shown as U+FFFD,
-    bidi controls dropped, and long text cut to `max_length` characters with an ellipsis."""
+    bidi controls and width-ambiguous joiners dropped, and long text cut to `max_length`
+    characters with an ellipsis."""
     text = value if isinstance(value, str) else str(value)
     text = _ESCAPES.sub("", text)
-    text = text.translate(_BIDI)
+    text = text.translate(_DROP)
     if keep_newlines:
         text = text.replace("\r\n", "\n")
         text = "\n".join(_CONTROL.sub(_control, line) for line in text.split("\n"))

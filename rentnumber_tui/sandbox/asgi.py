@@ -25,6 +25,7 @@ from .catalog import Catalog, Offer
 from .clock import Clock, SystemClock
 from .config import SandboxConfig
 from .faults import PRE_EXECUTION_KINDS, Faults, RateWindow, path_matches, relative_path
+from .hostile import HOSTILE_ERROR_SUFFIX
 from .state import RentalInfo, SandboxError, SandboxState
 
 Scope = MutableMapping[str, Any]
@@ -86,6 +87,8 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.clock: Clock = clock or SystemClock()
         self.faults = Faults(seed=self.config.seed)
+        #: Appended to every JSON `error` text (hostile mode: markup and escapes).
+        self.error_text_suffix = HOSTILE_ERROR_SUFFIX if self.config.hostile else ""
         self.state = SandboxState(self.config, self.clock)
         self._monotonic = monotonic
         self._rate = RateWindow()
@@ -113,6 +116,21 @@ class Sandbox:
 
     def set_stock(self, pricing_id: int, n: int) -> None:
         self.state.set_stock(pricing_id, n)
+
+    def misreport(
+        self, pricing_id: int, *, price: Decimal | None = None, stock: int | None = None
+    ) -> None:
+        """GET /prices reports this price and/or stock (zero, negative: anything) for the
+        offer; renting it still costs the real price. For absurd-value tests."""
+        self.state.misreport(pricing_id, price=price, stock=stock)
+
+    def queue_phones(self, *phones: str) -> None:
+        """The next rentals get these phone numbers, in order (any text, any length)."""
+        self.state.queue_phones(*phones)
+
+    def restore_key(self, key: str) -> None:
+        """Accept a revoked key again (the account owner re-enabled it)."""
+        self.state.restore_key(key)
 
     def stock_of(self, pricing_id: int) -> int:
         return self.state.stock_of(pricing_id)
@@ -183,6 +201,9 @@ class Sandbox:
             with self._log_lock:
                 self._log.append(RequestRecord(arrival, method, path, status))
 
+    def _error_body(self, message: str) -> dict[str, Any]:
+        return wire.error_body(message + self.error_text_suffix)
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
@@ -200,7 +221,9 @@ class Sandbox:
         body = await _read_body(receive)
         if faults.enforce_rate_limit and not allowed:
             reply = _Reply(
-                429, wire.error_body("Too many requests. Please slow down."), [("retry-after", "1")]
+                429,
+                self._error_body("Too many requests. Please slow down."),
+                [("retry-after", "1")],
             )
             return await self._send_json(send, reply)
 
@@ -213,16 +236,18 @@ class Sandbox:
         ):
             return await self._send_raw(send, 502, wire.BAD_GATEWAY_HTML, "text/html")
         if injected == "success_false_200":
-            body_ = wire.error_body("Provider temporarily unavailable, please try again")
+            body_ = self._error_body("Provider temporarily unavailable, please try again")
             return await self._send_json(send, _Reply(200, body_, []))
         if injected == "429":
             reply = _Reply(
-                429, wire.error_body("Too many requests. Please slow down."), [("retry-after", "2")]
+                429,
+                self._error_body("Too many requests. Please slow down."),
+                [("retry-after", faults.retry_after)],
             )
             return await self._send_json(send, reply)
         if injected == "hang":
             await _pause(faults.hang_seconds, receive)
-            return await self._send_json(send, _Reply(504, wire.error_body("Gateway Timeout"), []))
+            return await self._send_json(send, _Reply(504, self._error_body("Gateway Timeout"), []))
         assert injected is None or injected not in PRE_EXECUTION_KINDS
 
         reply = self._dispatch(method, path, scope, body)
@@ -236,7 +261,7 @@ class Sandbox:
             await _pause(faults.rent_response_delay, receive)
 
         if injected == "500":
-            reply = _Reply(500, wire.error_body("Internal server error"), [])
+            reply = _Reply(500, self._error_body("Internal server error"), [])
         elif injected == "wrong_types":
             reply.payload = wire.wrong_types(reply.payload)
         elif injected == "missing_fields":
@@ -294,19 +319,19 @@ class Sandbox:
     def _dispatch(self, method: str, path: str, scope: Scope, body: bytes) -> _Reply:
         rel = relative_path(path)
         if rel == path:  # outside /api/v1
-            return _Reply(404, wire.error_body("Not found"), [])
+            return _Reply(404, self._error_body("Not found"), [])
         parts = [p for p in rel.strip("/").split("/") if p] if rel != "/" else []
         route = _match(parts)
         if route is None:
-            return _Reply(404, wire.error_body("Not found"), [])
+            return _Reply(404, self._error_body("Not found"), [])
         allowed, handler, args = route
         if method != allowed:
-            return _Reply(405, wire.error_body("Method not allowed"), [("allow", allowed)])
+            return _Reply(405, self._error_body("Method not allowed"), [("allow", allowed)])
         key = _header(scope, b"x-api-key")
         try:
             payload = handler(self, key, scope, body, *args)
         except SandboxError as exc:
-            return _Reply(exc.status, wire.error_body(exc.message), [])
+            return _Reply(exc.status, self._error_body(exc.message), [])
         return _Reply(200, payload, [])
 
     def _balance(self, key: str | None, scope: Scope, body: bytes) -> dict[str, Any]:
@@ -345,12 +370,13 @@ class Sandbox:
         providers = {p.id: p.name for p in catalog.providers}
         countries = {c.id: c for c in catalog.countries}
         data = []
-        for offer, stock in offers:
+        for offer, real_stock in offers:
             country = countries[offer.country_id]
+            price, stock = self.state.listed(offer, real_stock)
             data.append(
                 {
                     "id": offer.id,
-                    "final_price": offer.final_price,
+                    "final_price": price,
                     "stock": stock,
                     "provider_id": offer.provider_id,
                     "provider_name": providers[offer.provider_id],

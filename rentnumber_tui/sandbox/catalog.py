@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .hostile import HOSTILE_FLAGS, hostile, with_hostile
+
 MIN_PRICE = Decimal("150.00")
 MAX_PRICE = Decimal("4500.00")
 CENT = Decimal("0.01")
@@ -258,21 +260,54 @@ def _hundredths(d: Decimal) -> int:
     return int(d * 100)
 
 
+def _hostile_template(template: str, n: int) -> str:
+    """An SMS template wrapped in hostile text (braces doubled: they are not fields)."""
+
+    def literal(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
+    return f"{literal(hostile(n))} {template} {literal(hostile(n + 1))}"
+
+
 def build_catalog(
-    seed: int = 1, *, extra_offers: int = 0, extra_offers_service: str = "whatsapp"
+    seed: int = 1,
+    *,
+    extra_offers: int = 0,
+    extra_offers_service: str = "whatsapp",
+    extra_services: int = 0,
+    hostile: bool = False,
 ) -> Catalog:
-    """Build the catalog for `seed`; `extra_offers` synthetic offers go to one service."""
+    """Build the catalog for `seed`; `extra_offers` synthetic offers go to one service,
+    `extra_services` synthetic services (one offer each) follow the real ones, and
+    `hostile` puts hostile text (see `hostile.py`) into every name, flag and SMS."""
     rng = random.Random(f"catalog:{seed}")
     services = tuple(
-        Service(i, slug, name, Decimal(base), length, template)
+        Service(
+            i,
+            slug,
+            with_hostile(name, i) if hostile else name,
+            Decimal(base),
+            length,
+            _hostile_template(template, i) if hostile else template,
+        )
         for i, (slug, name, base, length, template) in enumerate(_SERVICES, start=1)
     )
     countries = tuple(
-        Country(i, iso, name, dial, n, tuple(prefixes.split()), Decimal(f), flag_of(iso))
+        Country(
+            i,
+            iso,
+            with_hostile(name, i + 3) if hostile else name,
+            dial,
+            n,
+            tuple(prefixes.split()),
+            Decimal(f),
+            HOSTILE_FLAGS[i % len(HOSTILE_FLAGS)] if hostile and i % 2 else flag_of(iso),
+        )
         for i, (iso, name, dial, n, prefixes, f) in enumerate(_COUNTRIES, start=1)
     )
     providers = tuple(
-        Provider(i, name, Decimal(f)) for i, (name, f, _, _) in enumerate(_PROVIDERS, start=1)
+        Provider(i, with_hostile(name, i + 5) if hostile else name, Decimal(f))
+        for i, (name, f, _, _) in enumerate(_PROVIDERS, start=1)
     )
     shaping = {i: (zero, typical) for i, (_, _, zero, typical) in enumerate(_PROVIDERS, start=1)}
     doc_slug, doc_iso, doc_provider, doc_price, doc_stock = DOC_OFFER
@@ -319,6 +354,29 @@ def build_catalog(
             stock = _stock(extra_rng, *shaping[provider.id])
             offers.append(Offer(next_id, target.id, country.id, provider.id, price, stock))
             next_id += 1
+
+    if extra_services > 0:
+        extra_rng = random.Random(f"catalog-services:{seed}")
+        synthetic = []
+        for n in range(extra_services):
+            service_id = len(services) + 1 + n
+            name = f"Service {n + 1:04d}"
+            synthetic.append(
+                Service(
+                    service_id,
+                    f"service-{n + 1:04d}",
+                    name,
+                    Decimal(300),
+                    6,
+                    f"{name}: your code is {{code}}",
+                )
+            )
+            country = countries[n % len(countries)]
+            provider = providers[n % len(providers)]
+            price = _price(extra_rng, 300, country_f[country.id], provider_f[provider.id])
+            offers.append(Offer(next_id, service_id, country.id, provider.id, price, 10))
+            next_id += 1
+        services = services + tuple(synthetic)
 
     offers.sort(key=lambda o: o.id)
     by_service: dict[int, list[Offer]] = {}

@@ -38,6 +38,12 @@ class SandboxConfig:
     extra_offers_service: str = "whatsapp"
     #: Id of the first rental; later ones count up by one.
     first_rental_id: int = 1001
+    #: Synthetic services added after the real ones (one offer each), for huge lists.
+    extra_services: int = 0
+    #: A hostile server (spec, clarification 11): every name, flag, SMS, phone number
+    #: and error text carries markup, escape sequences, control and bidi characters,
+    #: emoji or 5,000 characters (see `hostile.py`). Slugs, ids and codes stay usable.
+    hostile: bool = False
 
     def __post_init__(self) -> None:
         low, high = self.sms_delay
@@ -49,3 +55,5 @@ class SandboxConfig:
             raise ValueError("rental_ttl must be positive")
         if self.extra_offers < 0:
             raise ValueError("extra_offers must be >= 0")
+        if self.extra_services < 0:
+            raise ValueError("extra_services must be >= 0")

@@ -10,7 +10,7 @@ Whether the request is *executed* (state changed) before the fault matters for
 |---------------------|-----------|--------------------------------------------------------|
 | `502_html`          | no        | 502, an nginx-style HTML page                          |
 | `success_false_200` | no        | 200, `{"success": false, "error": ...}`                |
-| `429`               | no        | 429, `Retry-After: 2`, a JSON error                    |
+| `429`               | no        | 429, `Retry-After: 2` (`retry_after`), a JSON error    |
 | `hang`              | no        | nothing for `hang_seconds` (real time), then a 504     |
 | `truncated_json`    | yes       | the real status, the JSON body cut in half             |
 | `wrong_types`       | yes       | documented fields with the wrong JSON types            |
@@ -102,6 +102,8 @@ class Faults:
     rate_limit_window: float = 1.0
     #: How long (real seconds) a `hang` lasts unless the client gives up first.
     hang_seconds: float = 3600.0
+    #: The `Retry-After` header value of the `429` fault (seconds, or an HTTP-date).
+    retry_after: str = "2"
     seed: int = 1
     _queue: list[_Injection] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

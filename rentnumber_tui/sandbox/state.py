@@ -19,6 +19,7 @@ from decimal import Decimal
 from .catalog import Catalog, Offer, Service, build_catalog
 from .clock import Clock
 from .config import DEMO_API_KEY, SandboxConfig
+from .hostile import HOSTILE_PHONE_SUFFIX
 
 CENT = Decimal("0.01")
 ACTIVE_STATUSES = frozenset({"pending", "waiting", "received"})
@@ -106,6 +107,9 @@ class SandboxState:
         self._rentals: dict[int, _Rental] = {}
         self._by_account: dict[str, list[int]] = {}
         self._phones: set[str] = set()
+        self._phone_queue: list[str] = []
+        #: pricing id -> (price, stock) that GET /prices reports instead of the truth.
+        self._listing: dict[int, tuple[Decimal | None, int | None]] = {}
         self._next_rental_id = config.first_rental_id
 
     # -- catalog and stock ------------------------------------------------------------
@@ -119,6 +123,8 @@ class SandboxState:
                         self.config.seed,
                         extra_offers=self.config.extra_offers,
                         extra_offers_service=self.config.extra_offers_service,
+                        extra_services=self.config.extra_services,
+                        hostile=self.config.hostile,
                     )
                     self._stock = {o.id: o.stock for o in catalog.offers}
                     self._catalog = catalog
@@ -138,6 +144,30 @@ class SandboxState:
             raise KeyError(pricing_id)
         with self._lock:
             self._stock[offer.id] = n
+
+    def misreport(
+        self, pricing_id: int, *, price: Decimal | None = None, stock: int | None = None
+    ) -> None:
+        """Make GET /prices report `price` and/or `stock` for this offer (any value:
+        zero, negative) while renting still works on the truth: a buggy server."""
+        if self.catalog.offer(pricing_id) is None:
+            raise KeyError(pricing_id)
+        with self._lock:
+            self._listing[pricing_id] = (price, stock)
+
+    def listed(self, offer: Offer, stock: int) -> tuple[Decimal, int]:
+        """(price, stock) as GET /prices reports them."""
+        with self._lock:
+            price, listed_stock = self._listing.get(offer.id, (None, None))
+        return (
+            offer.final_price if price is None else price,
+            stock if listed_stock is None else listed_stock,
+        )
+
+    def queue_phones(self, *phones: str) -> None:
+        """The next rentals get these numbers, in order (e.g. a 200-character one)."""
+        with self._lock:
+            self._phone_queue.extend(phones)
 
     def stock_of(self, pricing_id: int) -> int:
         if self.catalog.offer(pricing_id) is None:
@@ -218,6 +248,10 @@ class SandboxState:
         with self._lock:
             self._accounts[key].revoked = True
 
+    def restore_key(self, key: str) -> None:
+        with self._lock:
+            self._accounts[key].revoked = False
+
     # -- rentals ----------------------------------------------------------------------
 
     def rent(self, key: str | None, pricing_id: int) -> RentalInfo:
@@ -260,6 +294,12 @@ class SandboxState:
         return None if never else created_at + timedelta(seconds=delay)
 
     def _new_phone(self, rental_id: int, offer: Offer) -> str:
+        if self._phone_queue:
+            return self._phone_queue.pop(0)
+        phone = self._plain_phone(rental_id, offer)
+        return phone + HOSTILE_PHONE_SUFFIX if self.config.hostile else phone
+
+    def _plain_phone(self, rental_id: int, offer: Offer) -> str:
         country = self.catalog.country(offer.country_id)
         assert country is not None
         rng = random.Random(f"{self.config.seed}:{rental_id}:phone")

@@ -97,7 +97,17 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         last = app.account_status.balance  # type: ignore[attr-defined]
         if last is not None:
             self._show_balance(last.amount, last.currency)
+        if not self.offer.available:
+            self._refuse_unavailable()
+            return
         self.fetch_balance()
+
+    def _refuse_unavailable(self) -> None:
+        """Sold out, or a price that is not positive: the server's listing is absurd or
+        stale, and nothing is sent whatever key is pressed."""
+        offer = self.offer
+        why = "is out of stock" if offer.stock <= 0 else "has no valid price"
+        self._fail(f"This offer {why} ({format_money(offer.price)}); it cannot be rented.")
 
     @work(exclusive=True, group="confirm-balance", exit_on_error=False)
     async def fetch_balance(self) -> None:
@@ -106,7 +116,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         except ApiError as error:
             if self.balance is None:
                 self.query_one("#confirm-balance", Static).update(
-                    _row("Balance", f"unknown ({error.message})")
+                    _row("Balance", f"unknown ({safe_text(error.message, max_length=200)})")
                 )
             return
         self._show_balance(balance.amount, balance.currency)
@@ -124,7 +134,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
                 "bold" if after >= 0 else "bold $error",
             )
         )
-        if after < 0 and not self.busy:
+        if after < 0 and not self.busy and self.offer.available:
             self._say(
                 f"Not enough balance: this costs {format_money(self.offer.price)}.", error=True
             )
@@ -143,6 +153,9 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         self.dismiss(None)
 
     def action_confirm(self) -> None:
+        if not self.offer.available:
+            self._refuse_unavailable()
+            return
         if self.balance is not None and self.balance < self.offer.price:
             self._say(
                 f"Not enough balance: this costs {format_money(self.offer.price)} and the "
@@ -162,11 +175,11 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         try:
             rental = await backend.rent(self.offer, self.service, self.flag)
         except RentBlocked as blocked:
-            self._fail(blocked.message)
+            self._fail(safe_text(blocked.message, max_length=500))
         except RentFailedSafely as safe:
-            self._fail(safe.message, retry=True)
+            self._fail(safe_text(safe.message, max_length=500), retry=True)
         except RentStillUnknown as unknown:
-            self._fail(unknown.message)
+            self._fail(safe_text(unknown.message, max_length=500))
         except InsufficientBalance as error:
             self._fail(f"Not enough balance. The server says: {_server_says(error)}")
         except OutOfStock as error:

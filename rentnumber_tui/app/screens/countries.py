@@ -46,6 +46,20 @@ class CountriesScreen(AppScreen):
         app = self.app
         self._show(app.countries)  # type: ignore[attr-defined]
         app.catalog_signal.subscribe(self, lambda _: self._show(app.countries))  # type: ignore[attr-defined]
+        app.catalog_signal.subscribe(self, lambda _: self._show_problem())  # type: ignore[attr-defined]
+        self._show_problem()
+
+    def _show_problem(self) -> None:
+        """While nothing could be loaded, the list says why (it retries by itself)."""
+        error = self.app.catalog_error  # type: ignore[attr-defined]
+        listing = self.query_one(FilterList)
+        if error:
+            listing.set_empty(
+                f"Could not load the countries: {safe_text(error, max_length=300)} "
+                "Trying again by itself…"
+            )
+        else:
+            listing.set_empty("Loading countries…")
 
     def _show(self, countries: tuple[Country, ...] | None) -> None:
         if countries is None:

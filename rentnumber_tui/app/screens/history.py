@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app.format import short_time, status_label
-from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -35,7 +35,7 @@ def history_row(rental: TrackedRental) -> tuple[Content, ...]:
     )
 
 
-class HistoryScreen(AppScreen):
+class HistoryScreen(RetryingScreen):
     TITLE_TEXT = "RentNumber › History"
     AUTO_FOCUS = "#history-table"
     BINDINGS = [
@@ -50,6 +50,7 @@ class HistoryScreen(AppScreen):
         yield Static(id="history-status")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.load()
 
     def action_refresh(self) -> None:
@@ -67,12 +68,18 @@ class HistoryScreen(AppScreen):
         try:
             rentals = await self.app.backend.history()  # type: ignore[attr-defined]
         except ApiError as error:
+            delay = self.load_failed()
             status.update(
-                Content.assemble(("Could not load the history: ", "bold $error"), error.message)
+                Content.assemble(
+                    ("Could not load the history: ", "bold $error"),
+                    safe_text(error.message, max_length=300),
+                    (f" Trying again in {delay:g} s (r: now).", "$text-muted"),
+                )
             )
             return
         finally:
             table.loading = False
+        self.loaded_ok()
         self.rentals = rentals
         table.clear()
         for rental in rentals:

@@ -10,14 +10,14 @@ from textual.widgets import Input, Static
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, PriceList, Service
-from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
 
-class PricesScreen(AppScreen):
+class PricesScreen(RetryingScreen):
     AUTO_FOCUS = "OfferTable"
     BINDINGS = [
         Binding(
@@ -79,6 +79,7 @@ class PricesScreen(AppScreen):
         yield Static(id="prices-status")
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#offer-filter", Input).display = False
         self.load()
 
@@ -99,12 +100,18 @@ class PricesScreen(AppScreen):
                 self.service.slug, self.country.id if self.country else None
             )
         except ApiError as error:
+            delay = self.load_failed()
             status.update(
-                Content.assemble(("Could not load offers: ", "bold $error"), error.message)
+                Content.assemble(
+                    ("Could not load offers: ", "bold $error"),
+                    safe_text(error.message, max_length=300),
+                    (f" Trying again in {delay:g} s (r: now).", "$text-muted"),
+                )
             )
             return
         finally:
             table.loading = False
+        self.loaded_ok()
         self.price_list = price_list
         flags = {c.id: c.flag for c in self.app.countries or ()}  # type: ignore[attr-defined]
         building = table.set_offers(price_list.offers, flags=flags)

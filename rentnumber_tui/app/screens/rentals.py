@@ -12,7 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.app.format import rental_time_left, status_label
+from rentnumber_tui.app.format import fit_cells, rental_time_left, status_label
 from rentnumber_tui.app.screens.base import AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
@@ -29,9 +29,9 @@ def rental_option(rental: TrackedRental, now) -> Option:
     else:
         state = (status_label(rental.status), "$text-muted")
     prompt = Content.assemble(
-        (f"{service:<16} ", "bold"),
-        f"{phone:<20} ",
-        (f"{state[0]:<18}", state[1]),
+        (f"{fit_cells(service, 16)} ", "bold"),
+        f"{fit_cells(phone, 20)} ",
+        (fit_cells(state[0], 18), state[1]),
         f" {rental_time_left(rental, now):>8}",
     )
     return Option(prompt, id=str(rental.rental_id))
@@ -142,13 +142,15 @@ class RentalsScreen(AppScreen):
         if rental is None or not rental.code:
             self.notify("This rental has no code yet.", severity="warning", markup=False)
             return
-        self.app.copy_text(rental.code, "code")  # type: ignore[attr-defined]
+        # The clipboard gets what the screen shows: no escape or control character from
+        # the server is pasted into a shell.
+        self.app.copy_text(safe_text(rental.code), "code")  # type: ignore[attr-defined]
 
     def action_copy_number(self) -> None:
         rental = self.selected
         if rental is None:
             return
-        self.app.copy_text(rental.phone, "number")  # type: ignore[attr-defined]
+        self.app.copy_text(safe_text(rental.phone), "number")  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
         rental = self.selected
@@ -160,7 +162,12 @@ class RentalsScreen(AppScreen):
         try:
             await self.app.backend.refresh_rental(rental_id)  # type: ignore[attr-defined]
         except ApiError as error:
-            self.notify(error.message, title="Refresh failed", severity="error", markup=False)
+            self.notify(
+                safe_text(error.message, max_length=500),
+                title="Refresh failed",
+                severity="error",
+                markup=False,
+            )
 
     def action_cancel_rental(self) -> None:
         rental = self.selected

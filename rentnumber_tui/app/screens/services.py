@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.content import Content
 
 from rentnumber_tui.api.models import Service
+from rentnumber_tui.app.format import fit_cells
 from rentnumber_tui.app.screens.base import AppScreen
 from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
 from rentnumber_tui.core.money import format_money
@@ -20,7 +21,7 @@ def service_item(service: Service) -> FilterItem:
     price = format_money(service.min_price) if service.min_price is not None else "—"
     providers = service.provider_count
     prompt = Content.assemble(
-        (name.ljust(NAME_WIDTH), "bold"),
+        (fit_cells(name, NAME_WIDTH), "bold"),
         ("  from ", "$text-muted"),
         price.rjust(12),
         (f"  · {providers} provider{'s' if providers != 1 else ''}", "$text-muted"),
@@ -44,6 +45,20 @@ class ServicesScreen(AppScreen):
         app = self.app
         self._show(app.services)  # type: ignore[attr-defined]
         app.catalog_signal.subscribe(self, lambda _: self._show(app.services))  # type: ignore[attr-defined]
+        app.catalog_signal.subscribe(self, lambda _: self._show_problem())  # type: ignore[attr-defined]
+        self._show_problem()
+
+    def _show_problem(self) -> None:
+        """While nothing could be loaded, the list says why (it retries by itself)."""
+        error = self.app.catalog_error  # type: ignore[attr-defined]
+        listing = self.query_one(FilterList)
+        if error:
+            listing.set_empty(
+                f"Could not load the services: {safe_text(error, max_length=300)} "
+                "Trying again by itself…"
+            )
+        else:
+            listing.set_empty("Loading services…")
 
     def _show(self, services: tuple[Service, ...] | None) -> None:
         if services is None:

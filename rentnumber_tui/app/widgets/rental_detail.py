@@ -24,6 +24,8 @@ class RentalDetail(Vertical):
     def __init__(self) -> None:
         super().__init__(id="rental-detail")
         self.rental: TrackedRental | None = None
+        #: What to show once the children exist (a screen may call `show` first).
+        self._pending: tuple[TrackedRental | None, datetime, str | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -34,9 +36,20 @@ class RentalDetail(Vertical):
         yield Static(id="detail-sms")
         yield Static(id="detail-problem")
 
+    def on_mount(self) -> None:
+        if self._pending is not None:
+            self.show(*self._pending)
+
     def show(self, rental: TrackedRental | None, now: datetime, poll_error: str | None) -> None:
         self.rental = rental
-        title = self.query_one("#detail-title", Static)
+        titles = self.query("#detail-title")
+        if not titles:
+            # The screen's on_mount can run before this widget has composed its
+            # children: remember, and show it from our own on_mount.
+            self._pending = (rental, now, poll_error)
+            return
+        self._pending = None
+        title = titles.only_one(Static)
         if rental is None:
             title.update(Content("No rental selected. Rent a number from the price table."))
             for child_id in (
@@ -82,7 +95,7 @@ class RentalDetail(Vertical):
 
     def update_countdown(self, now: datetime) -> None:
         rental = self.rental
-        if rental is None:
+        if rental is None or self._pending is not None:
             return
         self.query_one("#detail-status", Static).update(
             Content.assemble(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from rentnumber_tui.app.format import rental_time_left, status_label
+from rentnumber_tui.app.format import fit_cells, rental_time_left, status_label
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
@@ -46,15 +46,15 @@ def _line(rental: TrackedRental, now) -> Content:
     left = rental_time_left(rental, now)
     if rental.code:
         return Content.assemble(
-            (f" {service:<18} ", "bold"),
-            f"{phone:<20} ",
+            (f" {fit_cells(service, 18)} ", "bold"),
+            f"{fit_cells(phone, 20)} ",
             ("code ", "$text-muted"),
             (safe_text(rental.code, max_length=12), "bold $success"),
             f"  {left:>7}",
         )
     return Content.assemble(
-        (f" {service:<18} ", "bold"),
-        f"{phone:<20} ",
+        (f" {fit_cells(service, 18)} ", "bold"),
+        f"{fit_cells(phone, 20)} ",
         (status_label(rental.status), "$text-muted"),
         f"  {left:>7}",
     )
