@@ -55,10 +55,14 @@ class KeyCheck:
     balance: Any = None
 
 
-def _default_client_factory(*, api_key: str, base_url: str) -> Any:
+def _default_client_factory(
+    *, api_key: str, base_url: str, allow_insecure_http: bool = False
+) -> Any:
     from rentnumber_tui.api import RentNumberClient
 
-    return RentNumberClient(api_key=api_key, base_url=base_url)
+    return RentNumberClient(
+        api_key=api_key, base_url=base_url, allow_insecure_http=allow_insecure_http
+    )
 
 
 def _money(balance: Any) -> str:
@@ -86,8 +90,11 @@ async def check_key(
         return KeyCheck(False, verdict.explanation or "Refusing that API address.")
     factory = client_factory or _default_client_factory
     secrets = [key]
+    # The transport rule was applied above; an allowed insecure URL needs the client's
+    # own override too.
+    extra = {"allow_insecure_http": True} if allow_insecure and client_factory is None else {}
     try:
-        client = factory(api_key=key, base_url=base_url)
+        client = factory(api_key=key, base_url=base_url, **extra)
     except Exception as exc:
         return KeyCheck(False, f"Could not check the key: {redact(_brief(exc), secrets)}.")
     try:

@@ -6,7 +6,6 @@ Kept apart from `__main__` so tests and benchmarks can build the same app in-pro
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,11 +21,16 @@ if TYPE_CHECKING:
 DEMO_BASE_URL = "http://127.0.0.1/api/v1"
 
 
+#: `sandbox_client_factory(api_key=...)` default: the sandbox's demo account.
+DEMO_KEY = "demo"
+
+
 def sandbox_client_factory(
-    sandbox: object, **client_options: Any
+    sandbox: object, *, api_key: str | None = DEMO_KEY, **client_options: Any
 ) -> Callable[[], RentNumberClient]:
-    """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account;
-    `client_options` go to `RentNumberClient` (a scheduler, a timeout, a server clock)."""
+    """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account
+    (or `api_key`; None: no key, as before a login); `client_options` go to
+    `RentNumberClient` (a scheduler, a timeout, a server clock)."""
 
     def factory() -> RentNumberClient:
         # Called on the backend thread: httpx loads there, not before the first frame.
@@ -36,7 +40,7 @@ def sandbox_client_factory(
         from rentnumber_tui.sandbox import DEMO_API_KEY
 
         return RentNumberClient(
-            api_key=DEMO_API_KEY,
+            api_key=DEMO_API_KEY if api_key == DEMO_KEY else api_key,
             base_url=DEMO_BASE_URL,
             transport=httpx.ASGITransport(app=sandbox),  # type: ignore[arg-type]
             **client_options,
@@ -75,7 +79,7 @@ def run_app(options: argparse.Namespace) -> int:
 
     if options.demo:
         backend = demo_backend(seed=options.seed, sms_delay=options.sms_delay)
-        app = RentNumberApp(backend, AppOptions(demo=True))
+        app = RentNumberApp(backend, AppOptions(demo=True, profile="demo"))
         app.run()
         return 0
 
@@ -108,20 +112,22 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
         return error.message
 
     key_notes: list[str] = []
+    # Only an explicit override reaches here for a remote http:// URL.
+    insecure = transport.verdict is config.Transport.INSECURE
 
     def client() -> RentNumberClient:
         # On the backend thread: the keyring is slow to load and may block.
         from rentnumber_tui.api.client import RentNumberClient
 
-        return RentNumberClient(api_key=_load_key(options.profile, key_notes), base_url=base_url)
+        return RentNumberClient(
+            api_key=_load_key(options.profile, key_notes),
+            base_url=base_url,
+            allow_insecure_http=insecure,
+        )
 
     backend = Backend(
         client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval)
     )
-
-    def save_theme(theme: str) -> None:
-        with contextlib.suppress(OSError, config.ConfigError):
-            config.save_theme(theme)
 
     app_options = AppOptions(
         bell=settings.bell,
@@ -129,11 +135,22 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
         notifications=settings.notifications,
         default_country=settings.default_country,
         theme=settings.theme,
+        profile=options.profile,
+        key_storage=CredentialKeyStorage(options.profile),
+        insecure_transport=transport.warning if insecure else None,
         warnings=tuple(warnings),
         late_warnings=key_notes,
-        save_theme=save_theme,
+        save_theme=_save_theme,
     )
     return backend, app_options
+
+
+def _save_theme(theme: str) -> None:
+    """Remember the theme in config.toml (raises `ConfigError`, whose message the app
+    shows)."""
+    from rentnumber_tui import config
+
+    config.save_theme(theme)
 
 
 def _load_key(profile: str, notes: list[str]) -> str | None:
@@ -149,3 +166,72 @@ def _load_key(profile: str, notes: list[str]) -> str | None:
         notes.extend(loaded.notes)
         return None
     return str(loaded.key.key)
+
+
+class CredentialKeyStorage:
+    """The app's `KeyStorage` on top of `credentials.CredentialStore`: translates its
+    errors into the app's, so the app layer never imports credentials or keyring. The
+    store (and keyring) is created on first use, on a worker thread."""
+
+    def __init__(self, profile: str, store_factory: Callable[[], Any] | None = None) -> None:
+        self.profile = profile
+        self._store_factory = store_factory
+        self._store: Any = None
+
+    def _credentials(self) -> Any:
+        if self._store is None:
+            if self._store_factory is not None:
+                self._store = self._store_factory()
+            else:
+                from rentnumber_tui.credentials import CredentialStore
+
+                self._store = CredentialStore(self.profile)
+        return self._store
+
+    def describe(self) -> Any:
+        from rentnumber_tui.app.options import StorageInfo
+        from rentnumber_tui.credentials import ENV_KEY, env_key_present
+
+        store = self._credentials()
+        status = store.keyring_status()
+        note = (
+            f"{ENV_KEY} is set in the environment: at the next start it wins over a saved key."
+            if env_key_present()
+            else None
+        )
+        if status.usable:
+            return StorageInfo(where=store.where_it_would_go(), note=note)
+        return StorageInfo(
+            where=store.where_it_would_go(),
+            needs_consent=True,
+            path=str(store.key_file_path),
+            reason=status.reason,
+            note=note,
+        )
+
+    def save(self, key: str, *, allow_file: bool = False) -> str:
+        from rentnumber_tui.app.options import ConsentNeeded, KeyStorageError
+        from rentnumber_tui.credentials import CredentialError, NeedsConsent
+
+        try:
+            return self._credentials().save(key, allow_file=allow_file)
+        except NeedsConsent as need:
+            raise ConsentNeeded(need.message, str(need.path), need.reason) from None
+        except CredentialError as error:
+            raise KeyStorageError(error.message) from None
+
+    def delete(self) -> str:
+        from rentnumber_tui.app.options import KeyStorageError
+        from rentnumber_tui.credentials import ENV_KEY, DeleteIncomplete, env_key_present
+
+        try:
+            removed = self._credentials().delete()
+        except DeleteIncomplete as error:
+            raise KeyStorageError(error.message) from None
+        if removed:
+            text = f"Removed the key of profile '{self.profile}' from {' and '.join(removed)}."
+        else:
+            text = f"There was no saved key for profile '{self.profile}'."
+        if env_key_present():
+            text += f" {ENV_KEY} is still set in the environment: the next start uses it."
+        return text

@@ -159,8 +159,12 @@ class RentNumberClient:
         server_clock: ServerClock | None = None,
         random: Callable[[], float] = _random.random,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        allow_insecure_http: bool = False,
     ) -> None:
         self._base_url = _check_base_url(base_url)
+        #: The user explicitly allowed sending the key over plain HTTP to a host that is
+        #: not this machine (`--allow-insecure-http`); the app keeps a warning on screen.
+        self.allow_insecure_http = allow_insecure_http
         self.api_key = api_key
         self.scheduler = scheduler if scheduler is not None else default_scheduler()
         self.server_clock = server_clock if server_clock is not None else ServerClock()
@@ -175,6 +179,8 @@ class RentNumberClient:
         self._health = Health()
         self._base_state: HealthState = "online"
         self._retrying = 0
+        #: Set by `with_key`: the client whose connection pool this one borrows.
+        self._parent: RentNumberClient | None = None
 
     @property
     def base_url(self) -> str:
@@ -196,9 +202,31 @@ class RentNumberClient:
     def has_key(self) -> bool:
         return self._api_key is not None
 
+    def with_key(self, api_key: str | None, *, max_retries: int | None = None) -> RentNumberClient:
+        """A client for another key that shares this one's connection pool, scheduler
+        (so the rate ceiling holds for both) and server clock: to check a key with the
+        server before switching to it. Closing it leaves the shared connection open."""
+        other = RentNumberClient(
+            api_key,
+            self._base_url,
+            transport=self._transport,
+            scheduler=self.scheduler,
+            timeout=self.timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            backoff=self.backoff,
+            server_clock=self.server_clock,
+            random=self._random,
+            sleep=self._sleep,
+            allow_insecure_http=self.allow_insecure_http,
+        )
+        other._parent = self
+        return other
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def _client(self) -> httpx.AsyncClient:
+        if self._parent is not None:
+            return self._parent._client()
         if self._http is None or self._http.is_closed:
             self._http = httpx.AsyncClient(
                 transport=self._transport,
@@ -211,7 +239,8 @@ class RentNumberClient:
         return self._http
 
     async def aclose(self) -> None:
-        """Close the connection pool; the client reopens one if used again."""
+        """Close the connection pool; the client reopens one if used again. A client
+        from `with_key` leaves its parent's pool alone."""
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
@@ -343,7 +372,7 @@ class RentNumberClient:
                 delay = self._retry_delay(call, error, retries)
                 if delay is None:
                     self._update_health(last_error=error)
-                    raise error
+                    raise _without_cause(error)
                 if not in_retry:
                     in_retry = True
                     self._retrying += 1
@@ -363,15 +392,15 @@ class RentNumberClient:
                 self._retrying -= 1
                 self._update_health()
 
-    def _key_for(self, call: _Call) -> str:
-        """The key for a keyed call, or an error before anything is sent."""
-        key = self._api_key
-        if key is None:
+    def _key_for(self, call: _Call) -> _KeyAuth:
+        """The key for a keyed call, or an error before anything is sent. (The key is
+        only read from the attribute, never kept in a local a traceback would show.)"""
+        if self._api_key is None:
             raise Unauthorized(
                 f"No API key is set — {call.endpoint} needs one. Add your RentNumber "
                 f"API key (from the API Key page) to continue."
             )
-        if not (key.isascii() and key.isprintable()):
+        if not (self._api_key.isascii() and self._api_key.isprintable()):
             raise Unauthorized(
                 "The API key contains characters that cannot be sent in a header; "
                 "paste it again from the API Key page."
@@ -380,16 +409,17 @@ class RentNumberClient:
             host = httpx.URL(self.base_url).host
             raise InsecureTransport(
                 f"Refusing to send the API key over plain HTTP to {host}: use an https:// "
-                f"base URL (plain HTTP is allowed only to this machine)."
+                f"base URL (plain HTTP is allowed only to this machine, unless "
+                f"--allow-insecure-http is given)."
             )
-        return key
+        return _KeyAuth(self._api_key)
 
     def _uses_sockets(self) -> bool:
         return self._transport is None or isinstance(self._transport, httpx.AsyncHTTPTransport)
 
     def _key_may_travel(self) -> bool:
         url = httpx.URL(self.base_url)
-        if url.scheme == "https" or _is_loopback(url.host):
+        if url.scheme == "https" or _is_loopback(url.host) or self.allow_insecure_http:
             return True
         # A custom transport that is not a socket transport (ASGI, mock) stays in-process.
         return not self._uses_sockets()
@@ -412,9 +442,14 @@ class RentNumberClient:
             delay = max(delay, error.retry_after)
         return delay
 
-    async def _exchange(self, call: _Call, priority: Priority, key: str | None) -> httpx.Response:
-        """Send one attempt through the scheduler; transport failures become errors."""
-        headers = {"X-API-KEY": key} if key is not None else None
+    async def _exchange(
+        self, call: _Call, priority: Priority, key: _KeyAuth | None
+    ) -> httpx.Response:
+        """Send one attempt through the scheduler; transport failures become errors.
+
+        The key reaches the request through `auth` (an object with a masked repr), never a
+        headers dict in a local variable, which a crash traceback with locals would show.
+        """
         url = self.base_url + call.path
         http = self._client()
         async with self.scheduler.slot(priority) as ticket:
@@ -438,7 +473,7 @@ class RentNumberClient:
                         url,
                         params=call.params,
                         data=call.data,
-                        headers=headers,
+                        auth=key if key is not None else httpx.USE_CLIENT_DEFAULT,
                         extensions=extensions,
                     )
             except (TimeoutError, httpx.TimeoutException) as exc:
@@ -579,6 +614,35 @@ class RentNumberClient:
             if item.server_text and key in item.server_text:
                 item.server_text = item.server_text.replace(key, masked)
         return error
+
+
+class _KeyAuth(httpx.Auth):
+    """Puts the key in the `X-API-KEY` header of one request. Its repr is masked, so a
+    traceback that shows local variables does not show the key."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["X-API-KEY"] = self._key
+        yield request
+
+    def __repr__(self) -> str:
+        return f"_KeyAuth({mask_key(self._key)!r})"
+
+
+def _without_cause(error: ApiError) -> ApiError:
+    """Detach the transport exception an error was raised from. Its frames (httpx,
+    httpcore, h11) hold the request's headers, key included, in local variables that a
+    crash traceback with locals would print; the error's message already says what
+    went wrong, in words that never contain the key."""
+    error.__cause__ = None
+    error.__suppress_context__ = True
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException):
+        cause.__cause__ = None
+        cause.__suppress_context__ = True
+    return error
 
 
 def _rent_unknown(cause: ApiError) -> RentOutcomeUnknown:

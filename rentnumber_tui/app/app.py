@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Balance, Country, Service
 from rentnumber_tui.app.messages import AccountStatus
-from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.core.backend import Backend
 from rentnumber_tui.core.events import (
     AuthLost,
@@ -60,6 +62,14 @@ class RentNumberApp(App[None]):
             tooltip="Ask the server for the wallet balance",
         ),
         Binding(
+            "f6",
+            "login",
+            "Key",
+            id="login",
+            show=False,
+            tooltip="Log in or change the API key",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             "Quit",
@@ -82,8 +92,16 @@ class RentNumberApp(App[None]):
         self.account_signal: Signal[AccountStatus] = Signal(self, "account")
         self.rentals_signal: Signal[TrackedRental | None] = Signal(self, "rentals")
         self.catalog_signal: Signal[None] = Signal(self, "catalog")
+        self._theme_problem: str | None = None
         if self.options.theme:
-            self.theme = self.options.theme
+            if self.options.theme in self.available_themes:
+                self.theme = self.options.theme
+            else:
+                self._theme_problem = (
+                    f"The theme {safe_text(self.options.theme, max_length=64)!r} from the "
+                    "settings does not exist; using the default."
+                )
+        self._saved_theme = self.theme
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -101,6 +119,8 @@ class RentNumberApp(App[None]):
         self.push_screen(ServicesScreen())
         for warning in self.options.warnings:
             self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
+        if self._theme_problem:
+            self.notify(self._theme_problem, title="Settings", severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def _backend_ready(self) -> None:
@@ -126,8 +146,24 @@ class RentNumberApp(App[None]):
         self.backend.stop()
 
     def _remember_theme(self, theme) -> None:
-        if self.options.save_theme is not None:
-            self.options.save_theme(theme.name)
+        """The user picked a theme (command palette): write it to the settings file."""
+        if self.options.save_theme is not None and theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self.save_theme(theme.name)
+
+    @work(exclusive=True, group="save-theme", exit_on_error=False)
+    async def save_theme(self, name: str) -> None:
+        """Writes the settings file on a thread (never on the UI thread)."""
+        assert self.options.save_theme is not None
+        try:
+            await asyncio.to_thread(self.options.save_theme, name)
+        except Exception as error:
+            self.notify(
+                getattr(error, "message", None) or str(error),
+                title="Could not remember the theme",
+                severity="warning",
+                markup=False,
+            )
 
     # -- the backend's events ------------------------------------------------------------
 
@@ -153,13 +189,7 @@ class RentNumberApp(App[None]):
             self.poll_errors[event.rental_id] = f"Last check failed: {event.message}"
             self.rentals_signal.publish(None)
         elif isinstance(event, AuthLost):
-            self.notify(
-                f"{event.message} Polling is paused until a valid key is set.",
-                title="API key refused",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            self._auth_lost()
         elif isinstance(event, PurchaseResolved):
             self.notify(event.message, title="Earlier rent checked", timeout=20, markup=False)
         elif isinstance(event, CatalogUpdated):
@@ -168,6 +198,20 @@ class RentNumberApp(App[None]):
             if event.countries is not None:
                 self.countries = event.countries
             self.catalog_signal.publish(None)
+
+    def _auth_lost(self) -> None:
+        """Polling got a 401 (or there is no key for followed rentals): ask for a key."""
+        from rentnumber_tui.app.screens.login import NEEDED_FOR, REFUSED_WHILE_POLLING
+
+        client = self.backend.client
+        if client is not None and client.has_key:
+            reason = REFUSED_WHILE_POLLING
+        else:
+            reason = NEEDED_FOR.format(purpose="follow your rentals") + (
+                " Following them is paused until a key is set."
+            )
+        self._set_status()
+        self.open_login(reason)
 
     def _back_online(self) -> None:
         """The server answers again: fetch what failed while it did not."""
@@ -202,9 +246,12 @@ class RentNumberApp(App[None]):
         balance: Balance | None = None,
         connection: str | None = None,
         message: str | None = None,
+        forget_balance: bool = False,
     ) -> None:
         current = self.account_status
         client = self.backend.client
+        if forget_balance:
+            current = AccountStatus(None, current.connection, current.connection_message, False)
         self.account_status = AccountStatus(
             balance=balance if balance is not None else current.balance,
             connection=connection if connection is not None else current.connection,
@@ -255,19 +302,69 @@ class RentNumberApp(App[None]):
             if not quiet:
                 self.notify(error.message, title="Balance", severity="error", markup=False)
 
-    def require_key(self, purpose: str) -> bool:
-        """True when a key is set; otherwise say how to set one."""
+    def require_key(self, purpose: str, then: Callable[[], object] | None = None) -> bool:
+        """True when a key is set. Otherwise open the login screen (saying the key is
+        needed to `purpose`) and return False; `then` runs once a key is accepted, so
+        the action that needed it continues."""
         client = self.backend.client
         if client is not None and client.has_key:
             return True
-        self.notify(
-            f"An API key is needed to {purpose}. Set RENTNUMBER_API_KEY or run "
-            "'rentnumber-tui login'.",
-            title="No API key",
-            severity="warning",
-            markup=False,
-        )
+        if not self.backend.ready:
+            self.notify("Still connecting; try again in a moment.", title="Starting", markup=False)
+            return False
+        from rentnumber_tui.app.screens.login import NEEDED_FOR
+
+        self.open_login(NEEDED_FOR.format(purpose=purpose), then=then)
         return False
+
+    def open_login(
+        self, reason: str | None = None, then: Callable[[], object] | None = None
+    ) -> None:
+        """The login screen; only one at a time (a second request is dropped)."""
+        from rentnumber_tui.app.screens.login import LoginScreen
+
+        if any(isinstance(screen, LoginScreen) for screen in self.screen_stack):
+            return
+
+        def done(ok: bool | None) -> None:
+            if ok and then is not None:
+                then()
+
+        self.push_screen(
+            LoginScreen(
+                profile=self.options.profile, storage=self.options.key_storage, reason=reason
+            ),
+            done,
+        )
+
+    def action_login(self) -> None:
+        self.open_login()
+
+    def action_logout(self) -> None:
+        from rentnumber_tui.app.screens.login import LogoutScreen
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self.logout()
+
+        stored = self.options.key_storage is not None
+        self.push_screen(LogoutScreen(self.options.profile, stored), done)
+
+    @work(exclusive=True, group="logout", exit_on_error=False)
+    async def logout(self) -> None:
+        """Remove the stored key (on a thread: the keyring blocks) and stop using it."""
+        storage = self.options.key_storage
+        text = "Logged out for this session (demo: nothing was stored)."
+        severity: SeverityLevel = "information"
+        if storage is not None:
+            try:
+                text = await asyncio.to_thread(storage.delete)
+            except KeyStorageError as error:
+                text = f"{error.message} The key is no longer used in this session."
+                severity = "error"
+        await self.backend.use_key(None)
+        self._set_status(forget_balance=True)
+        self.notify(text, title="Logged out", severity=severity, timeout=10, markup=False)
 
     def copy_text(self, text: str, what: str) -> None:
         if not self.options.clipboard:
@@ -310,6 +407,7 @@ class RentNumberApp(App[None]):
             self.push_screen(HistoryScreen())
 
     def action_balance(self) -> None:
+        # After a login the balance is already fresh: nothing to run then.
         if self.require_key("see the balance"):
             self.refresh_balance()
 
@@ -349,6 +447,16 @@ class RentNumberApp(App[None]):
         )
         yield SystemCommand(
             "Refresh balance", "Ask the server for the wallet balance (F4)", self.action_balance
+        )
+        yield SystemCommand(
+            "Log in / change key",
+            f"Check an API key and save it for profile '{self.options.profile}' (F6)",
+            self.action_login,
+        )
+        yield SystemCommand(
+            "Log out",
+            f"Remove the saved API key of profile '{self.options.profile}'",
+            self.action_logout,
         )
         yield SystemCommand("Services", "Back to the service list", self._to_services)
         yield SystemCommand("Help", "Every key, per screen (F1)", self.action_help)

@@ -328,17 +328,48 @@ class Backend:
         self._emit(BalanceChanged(balance))
         return balance
 
+    async def verify_key(self, key: str) -> Balance:
+        """Check `key` with `GET /balance` without using it yet (the login screen does this
+        before anything is saved). The check runs on a client for that key which shares
+        the live one's connection, scheduler and clock — so it goes to the same server
+        (the sandbox in demo mode) within the one rate ceiling — and is not retried: a
+        person is waiting for the answer. Raises `Unauthorized` (401) or another
+        `ApiError`."""
+        return await self._call(self._verify(key))
+
+    async def _verify(self, key: str) -> Balance:
+        client = self._client.with_key(key, max_retries=0)
+        try:
+            return await client.balance(priority=Priority.USER)
+        finally:
+            await client.aclose()
+
+    async def use_key(self, key: str | None, balance: Balance | None = None) -> None:
+        """Switch the live client to `key` (None: log out) from the UI's loop; `balance`
+        is what the key's check just returned, shown at once."""
+        await self._call(self._apply_key(key, balance))
+
     def set_api_key(self, key: str | None) -> None:
         """Use a new key (after login): polling resumes if the old one had been refused."""
+        self.submit(self._apply_key(key)).result(timeout=5)
 
-        async def apply() -> None:
-            self._client.api_key = key
-            if key and self.poller is not None and self.poller.paused:
-                self.poller.resume()
-            if key and self._unresolved:
-                self._spawn(self._reconcile_pending())
-
-        self.submit(apply()).result(timeout=5)
+    async def _apply_key(self, key: str | None, balance: Balance | None = None) -> None:
+        self._client.api_key = key
+        poller = self.poller
+        if not key:
+            # Logged out: nothing can be polled; pause quietly instead of reporting
+            # a refused key for every followed rental.
+            self.last_balance = None
+            if poller is not None:
+                poller.pause()
+            return
+        if poller is not None and poller.paused:
+            poller.resume()
+        if balance is not None:
+            self.last_balance = balance
+            self._emit(BalanceChanged(balance))
+        if self._unresolved:
+            self._spawn(self._reconcile_pending())
 
     async def rent(
         self, offer: Offer, service: Service | ServiceRef, flag: str = ""
@@ -358,6 +389,11 @@ class Backend:
         return await self._call(self._rent(offer, labels), shield=True)
 
     async def _rent(self, offer: Offer, labels: RentalLabels) -> TrackedRental:
+        if not offer.available:
+            # The server listed it as sold out, or with a price that is not positive:
+            # nothing is sent (an absurd price is never paid, whatever the server says).
+            why = "is out of stock" if offer.stock <= 0 else "has no valid price"
+            raise RentBlocked(f"This offer {why}; it cannot be rented.")
         if (why := self.renting_locked) is not None:
             raise RentBlocked(why)
         self._renting = True
@@ -389,11 +425,6 @@ class Backend:
         finally:
             self._renting = False
 
-        if not offer.available:
-            # The server listed it as sold out, or with a price that is not positive:
-            # nothing is sent (an absurd price is never paid, whatever the server says).
-            why = "is out of stock" if offer.stock <= 0 else "has no valid price"
-            raise RentBlocked(f"This offer {why}; it cannot be rented.")
     async def _settle_unknown(self, purchase: Purchase, error: RentOutcomeUnknown) -> TrackedRental:
         await asyncio.to_thread(
             self.store.finish_purchase, purchase.id, "unknown", detail=error.message

@@ -14,7 +14,7 @@ from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.core.backend import Backend
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
-from rentnumber_tui.launch import sandbox_client_factory
+from rentnumber_tui.launch import DEMO_KEY, sandbox_client_factory
 from rentnumber_tui.sandbox import ManualClock, Sandbox
 
 FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
@@ -25,7 +25,8 @@ def make_app(
     sandbox: Sandbox, clock: ManualClock, tmp_path: Path
 ) -> Iterator[Callable[..., RentNumberApp]]:
     """Build an app on the sandbox. Its idea of the server's time follows the manual
-    clock exactly, so countdowns on screen only move when the test moves the clock."""
+    clock exactly, so countdowns on screen only move when the test moves the clock.
+    `api_key`: the demo account's by default; None starts without a key."""
     backends: list[Backend] = []
 
     def make(
@@ -34,9 +35,11 @@ def make_app(
         store_path: Path | str | None = None,
         timeout: float = 15.0,
         frozen_budget: bool = False,
+        api_key: str | None = DEMO_KEY,
     ) -> RentNumberApp:
         factory = sandbox_client_factory(
             sandbox,
+            api_key=api_key,
             scheduler=RequestScheduler(max_requests=50, per=1.0),
             server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
             timeout=timeout,

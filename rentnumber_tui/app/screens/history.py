@@ -60,8 +60,8 @@ class HistoryScreen(RetryingScreen):
     async def load(self) -> None:
         status = self.query_one("#history-status", Static)
         table = self.query_one(DataTable)
-        if not self.app.require_key("see the history"):  # type: ignore[attr-defined]
-            status.update(Content("The history needs an API key."))
+        if not self.app.require_key("see the history", then=self.load):  # type: ignore[attr-defined]
+            status.update(Content("The history needs an API key (F6 to log in)."))
             return
         status.update(Content("Loading history…"))
         table.loading = table.row_count == 0

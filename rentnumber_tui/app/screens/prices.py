@@ -181,7 +181,8 @@ class PricesScreen(RetryingScreen):
 
     def rent(self, offer: Offer) -> None:
         app = self.app
-        if not app.require_key("rent a number"):  # type: ignore[attr-defined]
+        # Without a key the login screen opens; once a key is accepted, renting goes on.
+        if not app.require_key("rent a number", then=lambda: self.rent(offer)):  # type: ignore[attr-defined]
             return
         locked = app.backend.renting_locked  # type: ignore[attr-defined]
         if locked:

@@ -1,4 +1,5 @@
-"""The bar at the top of every screen: where you are, balance, connection, request budget."""
+"""The bar at the top of every screen: where you are, balance, connection, request budget,
+and — only with `--allow-insecure-http` to another machine — a red warning that stays."""
 
 from __future__ import annotations
 
@@ -27,12 +28,18 @@ class TopBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(self._title), id="topbar-title")
+        yield Static(Content("⚠ key sent unencrypted"), id="topbar-insecure")
         yield Static(id="topbar-balance")
         yield Static(id="topbar-connection")
         yield Static(id="topbar-budget")
 
     def on_mount(self) -> None:
         app = self.app
+        # --allow-insecure-http to a remote host: a warning that never goes away.
+        insecure = app.options.insecure_transport  # type: ignore[attr-defined]
+        warning = self.query_one("#topbar-insecure", Static)
+        warning.display = bool(insecure)
+        warning.tooltip = insecure
         self._show_status(app.account_status)  # type: ignore[attr-defined]
         app.account_signal.subscribe(self, self._show_status)  # type: ignore[attr-defined]
         self._show_budget()
