@@ -140,11 +140,16 @@ class Poller:
         spare = settings.rate - (n_slow / slow_interval if n_slow else 0.0)
         return max(settings.min_interval, n_fast / spare)
 
-    def _next_due(self, entry: _Entry, now: float) -> float:
+    def _next_due(self, entry: _Entry, now: float, started: float | None = None) -> float:
+        """When to poll `entry` next, after a poll `started` (scheduled) then and finished
+        `now`. Counting from the start keeps each rental's cadence even when polls wait
+        in the scheduler's queue; when polling is behind, it goes again at once (the
+        scheduler still holds the ceiling). Failures back off from now."""
         interval = self.interval_for(entry.rental)
         if entry.failures:
-            interval = min(MAX_BACKOFF, interval * 2**entry.failures)
-        due = now + interval
+            due = now + min(MAX_BACKOFF, interval * 2**entry.failures)
+        else:
+            due = max(now, (now if started is None else started) + interval)
         left = entry.rental.seconds_left(self._server_now())
         if left is not None and not entry.final_poll_done:
             # The moment the countdown reaches zero, look once more.
@@ -195,6 +200,7 @@ class Poller:
 
     async def _poll(self, entry: _Entry, priority: Priority = Priority.BACKGROUND) -> None:
         rental_id = entry.rental.rental_id
+        started = self._clock()
         try:
             state = await self._fetch(rental_id, priority)
         except Unauthorized as error:
@@ -213,7 +219,7 @@ class Poller:
         finally:
             entry.in_flight = False
             if rental_id in self._entries:
-                entry.due = self._next_due(entry, self._clock())
+                entry.due = self._next_due(entry, self._clock(), started)
             self._poke()
 
     async def _apply(self, entry: _Entry, state: RentalState) -> None:
