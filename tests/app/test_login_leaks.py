@@ -1,0 +1,362 @@
+"""The API key never appears in full in anything the app writes or shows (spec,
+clarification 12): a distinctive key goes through the login screen, is refused, meets a
+502, is accepted, stored and used, meets server errors that echo it back — and then the
+app crashes on a request made with it. Searched: every byte sent to the terminal, every
+screenshot, every notification, every log record (DEBUG, all loggers), every error text,
+stdout/stderr, and the crash traceback Textual prints (which shows local variables).
+
+The second test does the same with the real program in a pty against the sandbox over
+loopback HTTP, with no usable keyring, and restarts it to load the key from the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fcntl
+import json
+import logging
+import os
+import select
+import stat
+import struct
+import subprocess
+import sys
+import termios
+import time
+import types
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from keyring.backends import fail
+from textual import events, work
+from textual.widgets import Input, Static
+from textual.worker import WorkerFailed
+
+from rentnumber_tui.api.clock import ServerClock
+from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.api.scheduler import RequestScheduler
+from rentnumber_tui.app.app import RentNumberApp
+from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.app.screens.login import LoginScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.store import Store
+from rentnumber_tui.credentials import CredentialStore
+from rentnumber_tui.launch import CredentialKeyStorage, sandbox_client_factory
+from rentnumber_tui.masking import mask_key
+from rentnumber_tui.sandbox import Sandbox
+from tests.app.conftest import FAST_POLLING
+from tests.core.waiting import wait_until
+from tests.e2e.capture import capture
+from tests.e2e.vt import SEQUENCE, Terminal
+
+LEAK = "rn_LEAKCHECK" + "9f3c2a7e5b1d8c4f6a0e2b9d7c5a3e1f"[:28]
+LEAK_BAD = "rn_LEAKCHECKBAD" + "0d1e2f3a4b5c6d7e8f9a0b1c2d3e"
+#: The full keys and their hidden middles: none may appear anywhere.
+SECRETS = (LEAK, LEAK_BAD, LEAK[3:-4], LEAK_BAD[3:-4])
+SIZE = (100, 30)
+
+
+def assert_clean(text: str, where: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"the key leaked into {where}"
+
+
+class Echoing:
+    """The sandbox behind a worst-case proxy: for a key it does not know it answers 401
+    quoting the key, and when `echo_errors` is set it answers `GET /balance` with a 500
+    quoting the key it was sent."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.echo_errors = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            sent = dict(scope["headers"]).get(b"x-api-key", b"").decode()
+            if sent.startswith("rn_LEAKCHECKBAD"):
+                return await self._reply(send, 401, f"Invalid API key {sent}")
+            if self.echo_errors and scope["path"].endswith("/balance"):
+                return await self._reply(send, 500, f"Database error for key={sent!r}")
+        await self.sandbox(scope, receive, send)
+
+    @staticmethod
+    async def _reply(send, status: int, error: str) -> None:
+        body = json.dumps({"success": False, "error": error}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class CrashingApp(RentNumberApp):
+    """An app with one deliberate bug: a request whose failure nobody catches."""
+
+    @work(group="crash")  # exit_on_error defaults to True: the app crashes
+    async def crash(self) -> None:
+        await self.backend.balance()
+
+
+@pytest.fixture
+def build(sandbox, clock, tmp_path) -> Callable[..., tuple[CrashingApp, Echoing]]:
+    backends: list[Backend] = []
+
+    def make(options: AppOptions) -> tuple[CrashingApp, Echoing]:
+        echoing = Echoing(sandbox)
+        factory = sandbox_client_factory(
+            echoing,
+            api_key=None,
+            scheduler=RequestScheduler(max_requests=50, per=1.0),
+            server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
+            max_retries=0,
+        )
+        backend = Backend(
+            factory, Store(tmp_path / "store.sqlite3", "leak"), poll_settings=FAST_POLLING
+        )
+        backends.append(backend)
+        return CrashingApp(backend, options), echoing
+
+    yield make
+    for backend in backends:
+        backend.stop()
+        backend.store.close()
+
+
+async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    sandbox.add_account(LEAK, Decimal("1000.00"))
+    module = types.SimpleNamespace(get_keyring=fail.Keyring)
+    storage = CredentialKeyStorage(
+        "default", store_factory=lambda: CredentialStore("default", keyring_module=module)
+    )
+    app, echoing = build(AppOptions(demo=True, key_storage=storage))
+    record = capture(app, SIZE)
+    shots: list[str] = []
+    error_texts: list[str] = []
+
+    async def paste(key: str) -> None:
+        await wait_until(lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted)
+        box = app.screen.query_one("#login-key", Input)
+        await wait_until(lambda: not box.disabled and box.has_focus, what="the input")
+        box.post_message(events.Paste(key))
+        await wait_until(lambda: box.value == key, what="pasted")
+        await pilot.pause()
+        shots.append(app.export_screenshot())  # the masked input, with the key in it
+        await pilot.press("enter")
+
+    def said() -> str:
+        return str(app.screen.query_one("#login-message", Static).content)
+
+    with pytest.raises(WorkerFailed) as crash:
+        async with app.run_test(size=SIZE, headless=False, notifications=True) as pilot:
+            await wait_until(lambda: app.backend.ready and isinstance(app.screen, ServicesScreen))
+            await pilot.press("f4")
+
+            # A wrong key, which the server quotes back in its 401.
+            await paste(LEAK_BAD)
+            await wait_until(lambda: "refused" in said(), what="refused")
+            shots.append(app.export_screenshot())
+
+            # The right key, but the server fails (502).
+            sandbox.faults.inject("502_html", "/balance")
+            await paste(LEAK)
+            await wait_until(lambda: "Nothing was saved" in said(), what="the 502")
+            error_texts.append(said())
+            shots.append(app.export_screenshot())
+
+            # The right key: checked, no keyring, stored in the file after a yes.
+            await paste(LEAK)
+            await wait_until(lambda: app.screen.state == "consent", what="the question")
+            shots.append(app.export_screenshot())
+            await pilot.press("y")
+            await wait_until(lambda: app.backend.client.api_key == LEAK, what="logged in")
+            await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+            await pilot.pause()
+            shots.append(app.export_screenshot())
+
+            # Using it: a server error that quotes the key, shown as a notification.
+            echoing.echo_errors = True
+            await pilot.press("f4")
+            await wait_until(
+                lambda: any("Database error" in str(n.message) for n in app._notifications),
+                what="the balance error",
+            )
+            await pilot.pause()
+            shots.append(app.export_screenshot())
+            error_texts += [str(n.message) + str(n.title) for n in app._notifications]
+
+            # A bug: a request with the key fails and nobody catches it (connection drop).
+            echoing.echo_errors = False
+            sandbox.faults.inject("drop", "/balance", count=5)
+            app.crash()
+            await wait_until(lambda: app._exception is not None, what="the crash")
+
+    assert any(mask_key(LEAK) in text for text in error_texts) or any(
+        mask_key(LEAK) in shot for shot in shots
+    )
+    notifications = [f"{n.title} {n.message}" for n in app._notifications]
+    assert any("Logged in with " + mask_key(LEAK) in n for n in notifications)
+
+    # The crash: Textual printed its traceback, with local variables, to stderr.
+    out, err = capfd.readouterr()
+    assert "_exchange" in err and "locals" in err  # the client's frames, with locals
+    assert "_KeyAuth('rn_…" in err  # the key object is there, masked
+    assert isinstance(crash.value.error, ApiError)
+    assert_clean(err, "the crash traceback")
+    assert_clean(repr(crash.value) + str(crash.value), "the exception")
+
+    for where, text in [
+        ("the terminal", record.raw),
+        ("the terminal (without escape sequences)", SEQUENCE.sub("", record.raw)),
+        ("the screen", record.screen()),
+        ("stdout", out),
+        ("stderr", err),
+        ("log records", "\n".join(r.getMessage() for r in caplog.records)),
+        ("log output", caplog.text),
+        ("notifications", "\n".join(notifications)),
+        ("error texts", "\n".join(error_texts)),
+        *((f"screenshot {i}", shot) for i, shot in enumerate(shots)),
+    ]:
+        assert_clean(text, where)
+    # It was stored (that is the point), and only there.
+    assert CredentialStore("default", keyring_module=module).load().key == LEAK
+
+
+# --------------------------------------------------------------------------- real pty
+
+F4 = "\x1bOS"
+CTRL_Q = "\x11"
+
+
+class Pty:
+    """The real program on a pseudo-terminal: write keys, read everything it draws."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], size=SIZE) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        self.process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
+        os.close(slave)
+        self.fd = master
+        self.raw = ""
+        self.terminal = Terminal(*size)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+
+    def read_until(self, condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+            self.pump(0.05)
+
+    def pump(self, wait: float) -> None:
+        ready, _, _ = select.select([self.fd], [], [], wait)
+        if ready:
+            try:
+                data = self._decoder.decode(os.read(self.fd, 65536))
+            except OSError:  # the program exited
+                return
+            self.raw += data
+            # Feed the emulator whole escape sequences only (a read may end mid-way).
+            data = self._pending + data
+            cut = data.rfind("\x1b")
+            if cut != -1 and not SEQUENCE.match(data, cut):
+                data, self._pending = data[:cut], data[cut:]
+            else:
+                self._pending = ""
+            self.terminal.feed(data)
+
+    def screen(self) -> str:
+        return self.terminal.text()
+
+    def shows(self, text: str) -> Callable[[], bool]:
+        return lambda: text in self.screen()
+
+    def send(self, keys: str) -> None:
+        os.write(self.fd, keys.encode())
+
+    def paste(self, text: str) -> None:
+        self.send("\x1b[200~" + text + "\x1b[201~")
+
+    def close(self) -> int:
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        while True:  # drain what is left
+            before = len(self.raw)
+            self.pump(0)
+            if len(self.raw) == before:
+                break
+        os.close(self.fd)
+        return self.process.returncode
+
+
+def program_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("RENTNUMBER_", "XDG_", "PYTHON_KEYRING", "DBUS"))
+    }
+    home = tmp_path / "user"
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # a headless server
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+    )
+    return env
+
+
+def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
+    sandbox.add_account(LEAK, Decimal("1234.50"))
+    env = program_env(tmp_path)
+    argv = [sys.executable, "-m", "rentnumber_tui", "--base-url", loopback_server]
+
+    app = Pty(argv, env)
+    try:
+        # The services come from the server (nothing is cached yet): the backend is up.
+        app.read_until(app.shows("WhatsApp"), "the services")
+        assert "no API key" in app.screen()
+        app.send(F4)
+        app.read_until(app.shows("Log in"), "the login screen")
+        app.read_until(app.shows("No usable keyring"), "where the key would go")
+        app.paste(LEAK_BAD)
+        app.read_until(app.shows("•" * 8), "the masked key")
+        app.send("\r")
+        app.read_until(app.shows("refused this key"), "the refusal")
+        app.paste(LEAK)
+        app.send("\r")
+        app.read_until(app.shows("[y/N]"), "the question")
+        app.send("y")
+        app.read_until(app.shows("₦1,234.50"), "the balance")
+        assert mask_key(LEAK) in app.screen() or mask_key(LEAK) in SEQUENCE.sub("", app.raw)
+        app.send(CTRL_Q)
+    finally:
+        app.close()
+    first_run = app.raw
+
+    key_file = Path(env["XDG_CONFIG_HOME"]) / "rentnumber-tui" / "keys" / "default.key"
+    assert key_file.read_text() == LEAK + "\n"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+
+    # A restart finds the key in the file: the balance shows without logging in.
+    again = Pty(argv, env)
+    try:
+        again.read_until(again.shows("₦1,234.50"), "the balance after a restart")
+        again.send(CTRL_Q)
+    finally:
+        again.close()
+
+    for where, text in [("first run", first_run), ("second run", again.raw)]:
+        assert_clean(text, f"the terminal ({where})")
+        assert_clean(SEQUENCE.sub("", text), f"the terminal text ({where})")
