@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
@@ -56,6 +57,8 @@ RECONCILE_MARGIN = timedelta(seconds=120)
 #: Finished rentals stay in the live panel this long after they end.
 RECENT_WINDOW = timedelta(hours=1)
 RECONCILE_RETRY = 5.0
+#: Seconds a background balance refresh waits for further changes to fold in.
+BALANCE_SETTLE = 2.0
 #: Longest error text handed to the UI (a server may send pages of it).
 MAX_MESSAGE = 500
 
@@ -95,7 +98,9 @@ class Backend:
         *,
         poll_settings: PollSettings | None = None,
         reconcile_retry: float = RECONCILE_RETRY,
+        balance_settle: float = BALANCE_SETTLE,
     ) -> None:
+        self._balance_settle = balance_settle
         self._client_factory = client_factory
         self._reconcile_retry = reconcile_retry
         self.store = store
@@ -420,6 +425,7 @@ class Backend:
                 self.store.finish_purchase, purchase_id, "done", rental_id=rental.rental_id
             )
             self._follow(rental)
+            self._debit_locally(rental.cost)
             self._spawn(self._quiet_balance())
             return rental
         finally:
@@ -579,8 +585,10 @@ class Backend:
 
     async def _quiet_balance(self) -> None:
         """Refresh the balance in the background; failures show in the header only.
-        Requests made while one is on its way fold into a single follow-up, so a burst of
-        rents does not spend the request budget on balances."""
+
+        It waits `BALANCE_SETTLE` seconds first, and every request made meanwhile (or
+        while one is on its way) folds into the same refresh: a burst of rents spends
+        one request on the balance, not one each, leaving the budget to polling."""
         if not self._client.has_key:
             return
         if self._balance_busy:
@@ -588,14 +596,22 @@ class Backend:
             return
         self._balance_busy = True
         try:
-            while True:
+            self._balance_again = True
+            while self._balance_again:
                 self._balance_again = False
+                await asyncio.sleep(self._balance_settle)
+                if self._balance_again:  # more changes came: wait for them to settle
+                    continue
                 with contextlib.suppress(ApiError):
                     await self._balance(Priority.BACKGROUND)
-                if not self._balance_again:
-                    break
         finally:
             self._balance_busy = False
+
+    def _debit_locally(self, amount: Decimal) -> None:
+        """Show a rent's cost in the balance at once; the server's figure follows."""
+        if self.last_balance is not None:
+            self.last_balance = replace(self.last_balance, amount=self.last_balance.amount - amount)
+            self._emit(BalanceChanged(self.last_balance))
 
     def _on_health(self, health: Any) -> None:
         error = health.last_error

@@ -45,7 +45,9 @@ def make_app(
             timeout=timeout,
         )
         store = Store(store_path or tmp_path / "store.sqlite3", "test")
-        backend = Backend(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
+        backend = Backend(
+            factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1, balance_settle=0.05
+        )
         if frozen_budget:
             # The request budget on the top bar moves with real time: fixed for snapshots.
             backend.request_stats = lambda: (0, 0, 2.0)  # type: ignore[method-assign]

@@ -42,7 +42,9 @@ def make_backend(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Bac
         factory = sandbox_client_factory(
             sandbox, scheduler=RequestScheduler(max_requests=50, per=1.0), timeout=timeout
         )
-        backend = Backend(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
+        backend = Backend(
+            factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1, balance_settle=0.05
+        )
         backend.start()
         started.append(backend)
         return backend
