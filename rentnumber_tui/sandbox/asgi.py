@@ -245,6 +245,8 @@ class Sandbox:
                 [("retry-after", faults.retry_after)],
             )
             return await self._send_json(send, reply)
+        if injected == "401":
+            return await self._send_json(send, _Reply(401, self._error_body(_UNAUTHORIZED), []))
         if injected == "hang":
             await _pause(faults.hang_seconds, receive)
             return await self._send_json(send, _Reply(504, self._error_body("Gateway Timeout"), []))

@@ -12,6 +12,7 @@ Whether the request is *executed* (state changed) before the fault matters for
 | `success_false_200` | no        | 200, `{"success": false, "error": ...}`                |
 | `429`               | no        | 429, `Retry-After: 2` (`retry_after`), a JSON error    |
 | `hang`              | no        | nothing for `hang_seconds` (real time), then a 504     |
+| `401`               | no        | 401, the key refused for this request (as if revoked)  |
 | `truncated_json`    | yes       | the real status, the JSON body cut in half             |
 | `wrong_types`       | yes       | documented fields with the wrong JSON types            |
 | `missing_fields`    | yes       | top level keeps `success` (and `data`, whose items     |
@@ -45,10 +46,11 @@ FAULT_KINDS = frozenset(
         "500",
         "hang",
         "drop",
+        "401",
     }
 )
 #: Kinds answered before the request reaches the simulated server.
-PRE_EXECUTION_KINDS = frozenset({"502_html", "success_false_200", "429", "hang"})
+PRE_EXECUTION_KINDS = frozenset({"502_html", "success_false_200", "429", "hang", "401"})
 
 
 def relative_path(path: str) -> str:

@@ -56,7 +56,9 @@ class RetryingScreen(AppScreen):
         self.app.account_signal.subscribe(self, self._connection_changed)  # type: ignore[attr-defined]
 
     def _connection_changed(self, status: AccountStatus) -> None:
-        was_offline, self._offline = self._offline, status.connection != "online"
+        # Only a server that did not answer at all counts: after a 502 the next attempt
+        # waits for the timer, not for the next answer.
+        was_offline, self._offline = self._offline, status.connection == "offline"
         if was_offline and not self._offline and self._load_failed:
             self.load()
 
