@@ -26,7 +26,7 @@ from rentnumber_tui.core.rentals import TrackedRental
 #: Seconds after expiry during which a rental the server still calls active is re-checked.
 EXPIRY_GRACE = 60.0
 #: The most of the request budget that rentals already showing a code may use.
-SLOW_SHARE = 0.25
+SLOW_SHARE = 0.1
 #: Longest wait between polls of a rental whose polls keep failing.
 MAX_BACKOFF = 60.0
 
@@ -129,12 +129,17 @@ class Poller:
         """Seconds between two polls of `rental`, given everything followed now.
 
         Rentals that already show a code (or a status we do not know) share at most
-        `SLOW_SHARE` of the budget, polled no faster than `slow_interval`; rentals still
-        waiting for their SMS share the rest equally, no faster than `min_interval`."""
+        `SLOW_SHARE` of the budget, and are polled no faster than `slow_interval` nor
+        than a full round of every rental; rentals still waiting for their SMS share the
+        rest equally, no faster than `min_interval`."""
         settings = self.settings
         n_slow = sum(1 for e in self._entries.values() if _is_slow(e.rental))
         n_fast = len(self._entries) - n_slow
-        slow_interval = max(settings.slow_interval, n_slow / (settings.rate * SLOW_SHARE))
+        slow_interval = max(
+            settings.slow_interval,
+            len(self._entries) / settings.rate,
+            n_slow / (settings.rate * SLOW_SHARE),
+        )
         if _is_slow(rental):
             return slow_interval
         spare = settings.rate - (n_slow / slow_interval if n_slow else 0.0)

@@ -103,12 +103,24 @@ def test_budget_is_shared_fairly_between_waiting_rentals():
 def test_rentals_with_a_code_or_unknown_status_are_polled_slowly():
     poller, *_ = make_poller(FakeServer())
     poller.track(rental(1, "received"))
+    assert poller.interval_for(rental(1, "received")) == 5.0  # alone: the slow interval
     poller.track(rental(2, "on_hold"))
     poller.track(rental(3))
-    assert poller.interval_for(rental(1, "received")) == 5.0
-    assert poller.interval_for(rental(2, "on_hold")) == 5.0
-    # Two slow rentals take 2/5 of a request per second; the waiting one gets the rest.
+    # Two slow rentals may use a tenth of 2 requests/s between them: each every 10 s.
+    assert poller.interval_for(rental(1, "received")) == 10.0
+    assert poller.interval_for(rental(2, "on_hold")) == 10.0
+    # The waiting one gets the rest, but is never polled faster than min_interval.
     assert poller.interval_for(rental(3)) == 1.0
+
+
+def test_slow_rentals_never_poll_faster_than_a_full_round():
+    poller, *_ = make_poller(FakeServer())
+    poller.track(rental(1, "received"))
+    for n in range(2, 21):
+        poller.track(rental(n))
+    # 20 rentals at 2/s: a round takes 10 s; the one with a code waits a round too.
+    assert poller.interval_for(rental(1, "received")) == 10.0
+    assert poller.interval_for(rental(2)) == 19 / (2 - 1 / 10)
 
 
 def test_final_rentals_are_not_followed():
