@@ -38,6 +38,7 @@ from rentnumber_tui.sandbox.hostile import (
 from tests.app.test_flow import open_prices
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
+from tests.e2e.conftest import settled
 
 SIZE = (100, 30)
 #: An SMS that tries everything at once; its code is 424242.
@@ -132,6 +133,7 @@ async def test_hostile_catalog_is_shown_literally(make_app, sandbox):
         assert_clean(record)
         await pilot.press("escape")
         await wait_until(lambda: isinstance(app.screen, PricesScreen))
+        await settled(app)
 
 
 async def test_hostile_rental_sms_code_and_history(make_app, sandbox, clock, monkeypatch):
@@ -217,6 +219,7 @@ async def test_hostile_rental_sms_code_and_history(make_app, sandbox, clock, mon
         await pilot.pause()
         assert shown(record, f"code {SHOWN_CODE}")
         assert_clean(record)
+        await settled(app)
 
     for note in notes:
         assert note == safe_text(note, keep_newlines=True)
@@ -266,6 +269,7 @@ async def test_hostile_error_texts_are_shown_literally(make_app, sandbox, monkey
         await wait_until(lambda: any("Internal server error" in n for n in notes), what="toast")
         await pilot.pause()
         assert_clean(record)
+        await settled(app)
     assert any("[@click=app.quit]click[/]" in note for note in notes)
     assert all(HOSTILE_ERROR_SUFFIX not in note for note in notes)
 
@@ -297,3 +301,4 @@ async def test_each_hostile_sms_keeps_the_rentals_screen_intact(make_app, sandbo
         assert_layout(record, size[0])
         assert_clean(record)
         assert app.is_running
+        await settled(app)

@@ -17,6 +17,25 @@ SEQUENCE = re.compile(
     re.DOTALL,
 )
 _CSI = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])")
+_CSI_START = re.compile(r"\x1b\[[0-?]*[ -/]*\Z")
+_STRING_START = re.compile(r"\x1b[\]P_^X]")
+
+
+def split_incomplete(data: str) -> tuple[str, str]:
+    """(what can be fed now, an escape sequence cut off at the end, to keep for later):
+    a read from a terminal may stop half-way through a sequence."""
+    strings = list(_STRING_START.finditer(data))
+    if strings:
+        start = strings[-1].start()
+        rest = data[start + 2 :]
+        if "\x07" not in rest and "\x1b\\" not in rest:
+            return data[:start], data[start:]  # an OSC/DCS/... string not ended yet
+    cut = data.rfind("\x1b")
+    if cut != -1:
+        tail = data[cut:]
+        if tail == "\x1b" or _CSI_START.match(tail):
+            return data[:cut], tail
+    return data, ""
 
 
 @dataclass
