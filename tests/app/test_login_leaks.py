@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import select
 import stat
 import struct
@@ -225,6 +226,7 @@ async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
 
 # --------------------------------------------------------------------------- real pty
 
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 F4 = "\x1bOS"
 CTRL_Q = "\x11"
 
@@ -263,7 +265,7 @@ class Pty:
             # Feed the emulator whole escape sequences only (a read may end mid-way).
             data = self._pending + data
             cut = data.rfind("\x1b")
-            if cut != -1 and not SEQUENCE.match(data, cut):
+            if cut != -1 and not _complete(data[cut:]):
                 data, self._pending = data[:cut], data[cut:]
             else:
                 self._pending = ""
@@ -294,6 +296,14 @@ class Pty:
                 break
         os.close(self.fd)
         return self.process.returncode
+
+
+def _complete(tail: str) -> bool:
+    """Whether `tail` (from an ESC on) holds a whole escape sequence. A CSI needs its
+    final byte (SEQUENCE alone would take a cut-off "ESC [" for a 2-byte sequence)."""
+    if tail.startswith("\x1b["):
+        return _CSI.match(tail) is not None
+    return SEQUENCE.match(tail) is not None
 
 
 def program_env(tmp_path: Path) -> dict[str, str]:
@@ -337,14 +347,18 @@ def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
         app.send("\r")
         app.read_until(app.shows("[y/N]"), "the question")
         app.send("y")
-        app.read_until(app.shows("₦1,234.50"), "the balance")
-        app.read_until(app.shows(mask_key(LEAK)), "the masked key in the notification")
+        # The question already shows the balance and the mask: wait for what follows it.
+        app.read_until(app.shows("Logged in with " + mask_key(LEAK)), "the notification")
+        app.read_until(lambda: "no API key" not in app.screen(), "the balance in the top bar")
+        assert "₦1,234.50" in app.screen().splitlines()[0]
         app.send(CTRL_Q)
     finally:
         app.close()
     first_run = app.raw
 
     key_file = Path(env["XDG_CONFIG_HOME"]) / "rentnumber-tui" / "keys" / "default.key"
+    files = sorted(str(p) for p in Path(env["HOME"]).rglob("*"))
+    assert key_file.exists(), f"no key file; files: {files}; screen:\n{app.screen()}"
     assert key_file.read_text() == LEAK + "\n"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700

@@ -102,17 +102,17 @@ class LoginScreen(ModalScreen[bool]):
             )
             yield Static(Content(self.reason or ""), id="login-reason")
             yield Static(
-                Content(
-                    "Paste your RentNumber API key (from the API Key page). It is checked "
-                    "with the server before it is saved."
-                )
+                Content("Paste your API key (RentNumber › API Key); it is checked first."),
+                id="login-intro",
             )
             yield Input(placeholder="rn_…", password=True, id="login-key")
             yield Static(Content("Stored in: checking…"), id="login-where")
             yield Static(id="login-message", classes="dialog-message")
             with Horizontal(id="login-consent"):
-                yield Button("Keep it in the file (y)", id="login-yes", variant="primary")
-                yield Button("This session only (n)", id="login-no")
+                yield Button(
+                    "Keep it in the file (y)", id="login-yes", variant="primary", compact=True
+                )
+                yield Button("This session only (n)", id="login-no", compact=True)
             yield Static(
                 Content("Enter: check and save · Esc: cancel"),
                 id="login-hint",
@@ -142,8 +142,8 @@ class LoginScreen(ModalScreen[bool]):
         if info.needs_consent:
             text = Content.assemble(
                 ("No usable keyring", "bold $warning"),
-                f" ({info.reason or 'unknown reason'}). After the check you can keep the key "
-                f"in {info.path} (readable only by you), or use it for this session only.",
+                f": {info.reason or 'unknown reason'}. After the check: keep the key in "
+                f"{info.path} (only you can read it), or use it for this session only.",
             )
         else:
             text = Content(f"Stored in: {info.where}")
@@ -164,6 +164,10 @@ class LoginScreen(ModalScreen[bool]):
         self.state = state
         box = self.query_one("#login-key", Input)
         box.disabled = state != "input"
+        # Once the key is checked the form makes way for the question (80×24 must fit).
+        form = state in ("input", "checking")
+        for widget in (box, self.query_one("#login-intro"), self.query_one("#login-where")):
+            widget.display = form
         consent = self.query_one("#login-consent")
         consent.display = state == "consent"
         if state == "input":
@@ -211,7 +215,7 @@ class LoginScreen(ModalScreen[bool]):
             self._refused(f"{text} Nothing was saved.")
             return
         self._balance = balance
-        self._say(f"The key works (balance {format_money(balance.amount, balance.currency)}).")
+        self._say(f"The key {mask_key(key)} works ({self._money()}).")
         if self.storage is None:
             self.stored_in = "demo: not stored"
             self.apply_key()
@@ -245,13 +249,23 @@ class LoginScreen(ModalScreen[bool]):
         self.stored_in = f"saved in {where}"
         self.apply_key()
 
+    def _money(self) -> str:
+        balance = self._balance
+        if balance is None:
+            return "balance unknown"
+        return f"balance {format_money(balance.amount, balance.currency)}"
+
     def _ask_consent(self, need: ConsentNeeded) -> None:
         self._set_state("consent")
         self.query_one("#login-yes", Button).display = True
-        self._say(
-            f"No usable keyring ({need.reason or 'unknown reason'}). Store it in {need.path}, "
-            "readable only by you? [y/N]",
-            style="bold $warning",
+        assert self._key is not None
+        self.query_one("#login-message", Static).update(
+            Content.assemble(
+                f"The key {mask_key(self._key)} works ({self._money()}).\n",
+                ("No usable keyring", "bold $warning"),
+                f": {need.reason or 'unknown reason'}.\n",
+                (f"Store it in {need.path}, readable only by you? [y/N]", "bold"),
+            )
         )
         self._hint(
             "y: keep it in the file · n: use it for this session only (not stored) · "
@@ -263,7 +277,8 @@ class LoginScreen(ModalScreen[bool]):
         self._set_state("consent")
         self.query_one("#login-yes", Button).display = False
         self._say(
-            f"{message} The key works but was not saved: n uses it for this session only.",
+            f"{message} The key works ({self._money()}) but was not saved: n uses it for "
+            "this session only.",
             style="bold $error",
         )
         self._hint("n: use it for this session only · Esc: cancel")
