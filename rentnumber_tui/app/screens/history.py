@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,17 +22,24 @@ from rentnumber_tui.core.text import safe_text
 COLUMNS = ("Created (UTC)", "Service", "Country", "Provider", "Number", "Status", "Cost", "Code")
 
 
-def history_row(rental: TrackedRental) -> tuple[Content, ...]:
+def _cell(text: str) -> Text:
+    """A literal cell. Rich `Text` built directly never parses markup (a `str` cell would
+    be read as markup), and DataTable measures it: a `Content` cell measures 1 cell wide
+    in Textual 8.2, so every column was cut to its title's width (codes included)."""
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+def history_row(rental: TrackedRental) -> tuple[Text, ...]:
     labels = rental.labels
     return (
-        Content(short_time(rental.created_at)),
-        Content(safe_text(labels.service, max_length=20)),
-        Content(safe_text(labels.country, max_length=18)),
-        Content(safe_text(labels.provider, max_length=16)),
-        Content(safe_text(rental.phone, max_length=20)),
-        Content(status_label(rental.status)),
-        Content(format_money(rental.cost)),
-        Content(safe_text(rental.code or "", max_length=12)),
+        _cell(short_time(rental.created_at)),
+        _cell(safe_text(labels.service, max_length=20)),
+        _cell(safe_text(labels.country, max_length=18)),
+        _cell(safe_text(labels.provider, max_length=16)),
+        _cell(safe_text(rental.phone, max_length=20)),
+        _cell(status_label(rental.status)),
+        _cell(format_money(rental.cost)),
+        _cell(safe_text(rental.code or "", max_length=12)),
     )
 
 
