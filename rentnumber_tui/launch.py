@@ -163,7 +163,9 @@ def _load_key(profile: str, notes: list[str]) -> str | None:
         notes.append(error.message)
         return None
     if loaded.key is None:
-        notes.extend(loaded.notes)
+        # "No keyring on this machine" is normal on a server: the login screen says it
+        # when a key is needed. Failures (a keyring that errs, an unreadable file) are not.
+        notes.extend(note for note in loaded.notes if not note.startswith("keyring not used"))
         return None
     return str(loaded.key.key)
 

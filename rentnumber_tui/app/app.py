@@ -217,7 +217,8 @@ class RentNumberApp(App[None]):
         """The server answers again: fetch what failed while it did not."""
         if self.catalog_error is not None:
             self.load_catalog()
-        if self.account_status.has_key:
+        asked = any(w.group == "balance" and not w.is_finished for w in self.workers)
+        if self.account_status.has_key and not asked:  # never cancel one a person asked for
             self.refresh_balance(quiet=True)
 
     def _rental_changed(self, rental: TrackedRental, new_code: bool) -> None:

@@ -423,14 +423,8 @@ def cells(kinds: list[str]) -> list:
     return out
 
 
-#: Cells that fail because of a bug in a file this work may not change (app/app.py).
-KNOWN_BUGS = {
-    ("502_html", "balance"): (
-        "app.py: while the client retries, health goes 'retrying' and back to 'online'; "
-        "_back_online() then starts refresh_balance(quiet=True) in the exclusive "
-        "'balance' worker group, which cancels the F4 refresh: the person is told nothing"
-    ),
-}
+#: Cells that fail because of a known bug (strict: a fixed bug must leave this list).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(("kind", "op"), cells(IN_PROCESS))
