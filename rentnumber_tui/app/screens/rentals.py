@@ -74,10 +74,15 @@ class RentalsScreen(AppScreen):
         self._select = select
 
     def compose_body(self) -> ComposeResult:
+        # Kept as attributes rather than queried: the once-a-second tick and the rentals
+        # signal can still arrive while the screen is being torn down.
+        self._listing = OptionList(id="rentals-list")
+        self._empty = Static(id="rentals-empty")
+        self._detail = RentalDetail()
         with Vertical(id="rentals-body"):
-            yield OptionList(id="rentals-list")
-            yield Static(id="rentals-empty")
-            yield RentalDetail()
+            yield self._listing
+            yield self._empty
+            yield self._detail
 
     def on_mount(self) -> None:
         self.app.rentals_signal.subscribe(self, lambda _: self.redraw())  # type: ignore[attr-defined]
@@ -90,7 +95,7 @@ class RentalsScreen(AppScreen):
 
     @property
     def selected(self) -> TrackedRental | None:
-        option = self.query_one("#rentals-list", OptionList).highlighted_option
+        option = self._listing.highlighted_option
         if option is None or option.id is None:
             return None
         return self.app.rental(int(option.id))  # type: ignore[attr-defined]
@@ -99,7 +104,7 @@ class RentalsScreen(AppScreen):
         app = self.app
         rentals = app.live_rentals()  # type: ignore[attr-defined]
         now = app.backend.server_now()  # type: ignore[attr-defined]
-        listing = self.query_one("#rentals-list", OptionList)
+        listing = self._listing
         keep = self._select
         if keep is None and listing.highlighted_option is not None:
             keep = int(listing.highlighted_option.id or 0)
@@ -108,7 +113,7 @@ class RentalsScreen(AppScreen):
         if ids:
             listing.highlighted = ids.index(keep) if keep in ids else 0
         self._select = None
-        empty = self.query_one("#rentals-empty", Static)
+        empty = self._empty
         empty.display = not rentals
         empty.update(
             Content("Nothing rented yet. Pick a service, a country and an offer, then Enter.")
@@ -119,11 +124,11 @@ class RentalsScreen(AppScreen):
         """Once a second: countdowns move."""
         app = self.app
         now = app.backend.server_now()  # type: ignore[attr-defined]
-        listing = self.query_one("#rentals-list", OptionList)
+        listing = self._listing
         for index, rental in enumerate(app.live_rentals()):  # type: ignore[attr-defined]
             if index < listing.option_count and not rental.is_final:
                 listing.replace_option_prompt_at_index(index, rental_option(rental, now).prompt)
-        self.query_one(RentalDetail).update_countdown(now)
+        self._detail.update_countdown(now)
 
     @on(OptionList.OptionHighlighted, "#rentals-list")
     def _highlighted(self) -> None:
@@ -133,7 +138,7 @@ class RentalsScreen(AppScreen):
         rental = self.selected
         app = self.app
         error = app.poll_errors.get(rental.rental_id) if rental else None  # type: ignore[attr-defined]
-        self.query_one(RentalDetail).show(rental, app.backend.server_now(), error)  # type: ignore[attr-defined]
+        self._detail.show(rental, app.backend.server_now(), error)  # type: ignore[attr-defined]
 
     # -- actions -------------------------------------------------------------------------
 

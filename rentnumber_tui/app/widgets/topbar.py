@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from rentnumber_tui.app.messages import AccountStatus
 from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.text import safe_text
 
 _CONNECTION = {
     "online": ("● online", "connection--online"),
@@ -27,40 +28,47 @@ class TopBar(Horizontal):
         self._title = title
 
     def compose(self) -> ComposeResult:
+        # Kept as attributes, not queried: a bar being torn down mid-mount has no
+        # children to find, and the signal callbacks may still arrive.
+        self._insecure = Static(Content("⚠ key sent unencrypted"), id="topbar-insecure")
+        self._balance = Static(id="topbar-balance")
+        self._connection = Static(id="topbar-connection")
+        self._budget = Static(id="topbar-budget")
         yield Static(Content(self._title), id="topbar-title")
-        yield Static(Content("⚠ key sent unencrypted"), id="topbar-insecure")
-        yield Static(id="topbar-balance")
-        yield Static(id="topbar-connection")
-        yield Static(id="topbar-budget")
+        yield self._insecure
+        yield self._balance
+        yield self._connection
+        yield self._budget
 
     def on_mount(self) -> None:
         app = self.app
         # --allow-insecure-http to a remote host: a warning that never goes away.
         insecure = app.options.insecure_transport  # type: ignore[attr-defined]
-        warning = self.query_one("#topbar-insecure", Static)
-        warning.display = bool(insecure)
-        warning.tooltip = insecure
+        self._insecure.display = bool(insecure)
+        self._insecure.tooltip = Content(safe_text(insecure)) if insecure else None
         self._show_status(app.account_status)  # type: ignore[attr-defined]
         app.account_signal.subscribe(self, self._show_status)  # type: ignore[attr-defined]
         self._show_budget()
         self.set_interval(0.5, self._show_budget)
 
     def _show_status(self, status: AccountStatus) -> None:
-        balance = self.query_one("#topbar-balance", Static)
         if status.balance is not None:
-            balance.update(Content(format_money(status.balance.amount, status.balance.currency)))
+            amount = format_money(status.balance.amount, status.balance.currency)
+            self._balance.update(Content(amount))
         else:
-            balance.update(Content("balance —" if status.has_key else "no API key"))
+            self._balance.update(Content("balance —" if status.has_key else "no API key"))
         text, css_class = _CONNECTION.get(status.connection, _CONNECTION["offline"])
-        connection = self.query_one("#topbar-connection", Static)
+        connection = self._connection
         connection.update(Content(text))
         for name in ("connection--online", "connection--retrying", "connection--offline"):
             connection.set_class(name == css_class, name)
-        connection.tooltip = status.connection_message
+        # The last error's words come from the server: literal text, never markup.
+        message = status.connection_message
+        connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
 
     def _show_budget(self) -> None:
         in_window, waiting, ceiling = self.app.backend.request_stats()  # type: ignore[attr-defined]
         text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
-        self.query_one("#topbar-budget", Static).update(Content(text))
+        self._budget.update(Content(text))
