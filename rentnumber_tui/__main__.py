@@ -7,6 +7,7 @@ httpx and the sandbox are imported when the chosen command needs them.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"rentnumber-tui {__version__}")
         return 0
+    # Start-up allocates many long-lived objects (modules, classes, the DOM): collecting
+    # garbage meanwhile only costs first-frame time. The App re-enables it after the
+    # first frame, freezing what start-up built so later collections skip it.
+    gc.disable()
     from rentnumber_tui.launch import run_app
 
     return run_app(options)

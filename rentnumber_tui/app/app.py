@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
@@ -113,7 +114,7 @@ class RentNumberApp(App[None]):
         # thread (httpx, the sandbox in demo mode) starts once the first frame is painted
         # from the cache, so the two do not compete for the interpreter.
         self.follow_backend(backend.event_stream())
-        self.call_after_refresh(backend.start, wait=False)
+        self.call_after_refresh(self._after_first_frame)
         self.services = backend.cached_services()
         self.countries = backend.cached_countries()
         self.push_screen(ServicesScreen())
@@ -122,6 +123,15 @@ class RentNumberApp(App[None]):
         if self._theme_problem:
             self.notify(self._theme_problem, title="Settings", severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _after_first_frame(self) -> None:
+        # The first frame is out. If the launcher held garbage collection off for the
+        # start, freeze what start-up built (later collections skip it: shorter pauses)
+        # and turn collection back on. Then start the backend.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+        self.backend.start(wait=False)
 
     def _backend_ready(self) -> None:
         backend = self.backend

@@ -241,3 +241,18 @@ async def test_command_palette_offers_every_action(make_app):
         titles = {command.title for command in app.get_system_commands(app.screen)}
     for title in ("Live rentals", "History", "Refresh balance", "Services", "Help", "Theme"):
         assert title in titles
+
+
+async def test_garbage_collection_is_back_on_after_the_first_frame(make_app):
+    """The launcher holds collection off while starting; the app must turn it back on."""
+    import gc
+
+    app = make_app()
+    gc.disable()
+    try:
+        async with app.run_test(size=(80, 24)):
+            await wait_until(lambda: app.backend.ready, what="the backend")
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
