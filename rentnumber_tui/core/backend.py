@@ -425,7 +425,7 @@ class Backend:
                 self.store.finish_purchase, purchase_id, "done", rental_id=rental.rental_id
             )
             self._follow(rental)
-            self._debit_locally(rental.cost)
+            self._adjust_locally(-rental.cost)
             self._spawn(self._quiet_balance())
             return rental
         finally:
@@ -531,6 +531,8 @@ class Backend:
                 self.poller.poll_soon(rental_id)
             else:
                 self.poller.forget(rental_id)
+        if result.refunded:
+            self._adjust_locally(result.amount)
         self._spawn(self._quiet_balance())
         return result, rental  # type: ignore[return-value]
 
@@ -607,10 +609,12 @@ class Backend:
         finally:
             self._balance_busy = False
 
-    def _debit_locally(self, amount: Decimal) -> None:
-        """Show a rent's cost in the balance at once; the server's figure follows."""
+    def _adjust_locally(self, change: Decimal) -> None:
+        """Show a rent's cost or a refund in the balance at once; the server's figure
+        follows with the next (settled) refresh."""
         if self.last_balance is not None:
-            self.last_balance = replace(self.last_balance, amount=self.last_balance.amount - amount)
+            amount = self.last_balance.amount + change
+            self.last_balance = replace(self.last_balance, amount=amount)
             self._emit(BalanceChanged(self.last_balance))
 
     def _on_health(self, health: Any) -> None:

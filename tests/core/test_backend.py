@@ -267,3 +267,15 @@ async def test_revoked_key_pauses_polling(make_backend, sandbox, recorder):
     await wait_until(lambda: recorder.of(AuthLost), what="auth lost")
     assert backend.poller.paused
     assert backend.poller.followed  # the rental stays in view
+
+
+async def test_balance_shows_rent_and_refund_at_once(make_backend, sandbox):
+    backend = make_backend()
+    offer, service = await first_offer(backend)
+    await backend.balance()
+
+    rental = await backend.rent(offer, service)
+    assert backend.last_balance.amount == START_BALANCE - offer.price  # before any refresh
+
+    await backend.cancel(rental.rental_id)
+    assert backend.last_balance.amount == START_BALANCE
