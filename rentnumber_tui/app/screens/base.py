@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.rentals_bar import RentalsBar
 from rentnumber_tui.app.widgets.topbar import TopBar
+from rentnumber_tui.core.text import safe_text
 
 
 class AppScreen(Screen[None]):
@@ -69,12 +73,54 @@ class RetryingScreen(AppScreen):
             self._retry_timer.stop()
             self._retry_timer = None
 
-    def load_failed(self) -> float:
-        """Schedule the next attempt; returns its delay in seconds (to tell the user)."""
+    def load_failed(self, what: str, error: ApiError) -> Content:
+        """Schedule the next attempt; return the words that say what failed and when the
+        next attempt is (for the screen's status line)."""
         self._load_failed = True
         delay = self._retry_delay
         self._retry_delay = min(RETRY_MAX, delay * 2)
         if self._retry_timer is not None:
             self._retry_timer.stop()
         self._retry_timer = self.set_timer(delay, self.load)
-        return delay
+        return Content.assemble(
+            (f"Could not load {what}: ", "bold $error"),
+            safe_text(error.message, max_length=300),
+            (f" Trying again in {delay:g} s (r: now).", "$text-muted"),
+        )
+
+
+class CatalogListScreen(AppScreen):
+    """A filterable list of catalog entries (services, countries) that follows the App's
+    catalog: shown from the cache at once, refreshed when the catalog changes, and
+    saying why while nothing could be loaded (the App retries by itself)."""
+
+    AUTO_FOCUS = ".filter-input"
+    #: "services" or "countries": the App attribute listed, and the word in messages.
+    CATALOG = ""
+    PLACEHOLDER = ""
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterList(
+            placeholder=self.PLACEHOLDER, empty=f"Loading {self.CATALOG}…", id=self.CATALOG
+        )
+
+    def on_mount(self) -> None:
+        self._refresh_list()
+        self.app.catalog_signal.subscribe(self, lambda _: self._refresh_list())  # type: ignore[attr-defined]
+
+    def _refresh_list(self) -> None:
+        entries = getattr(self.app, self.CATALOG)
+        if entries is not None:
+            self.show_entries(entries)
+        error = self.app.catalog_error  # type: ignore[attr-defined]
+        listing = self.query_one(FilterList)
+        if error:
+            listing.set_empty(
+                f"Could not load the {self.CATALOG}: {safe_text(error, max_length=300)} "
+                "Trying again by itself…"
+            )
+        else:
+            listing.set_empty(f"Loading {self.CATALOG}…")
+
+    def show_entries(self, entries: tuple) -> None:
+        raise NotImplementedError

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 
 from rentnumber_tui.api.models import Country, Service
-from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.base import CatalogListScreen
 from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
 from rentnumber_tui.core.text import safe_text
 
@@ -23,9 +22,10 @@ def country_item(country: Country) -> FilterItem:
     return FilterItem(id=str(country.id), prompt=prompt, keys=(name, iso))
 
 
-class CountriesScreen(AppScreen):
+class CountriesScreen(CatalogListScreen):
     TITLE_TEXT = "RentNumber › Country"
-    AUTO_FOCUS = ".filter-input"
+    CATALOG = "countries"
+    PLACEHOLDER = "Type a country name or ISO code (e.g. ng, kenya)…"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to the services")
     ]
@@ -35,35 +35,7 @@ class CountriesScreen(AppScreen):
         self.service = service
         self.TITLE_TEXT = f"RentNumber › {safe_text(service.name, max_length=30)} › Country"
 
-    def compose_body(self) -> ComposeResult:
-        yield FilterList(
-            placeholder="Type a country name or ISO code (e.g. ng, kenya)…",
-            empty="Loading countries…",
-            id="countries",
-        )
-
-    def on_mount(self) -> None:
-        app = self.app
-        self._show(app.countries)  # type: ignore[attr-defined]
-        app.catalog_signal.subscribe(self, lambda _: self._show(app.countries))  # type: ignore[attr-defined]
-        app.catalog_signal.subscribe(self, lambda _: self._show_problem())  # type: ignore[attr-defined]
-        self._show_problem()
-
-    def _show_problem(self) -> None:
-        """While nothing could be loaded, the list says why (it retries by itself)."""
-        error = self.app.catalog_error  # type: ignore[attr-defined]
-        listing = self.query_one(FilterList)
-        if error:
-            listing.set_empty(
-                f"Could not load the countries: {safe_text(error, max_length=300)} "
-                "Trying again by itself…"
-            )
-        else:
-            listing.set_empty("Loading countries…")
-
-    def _show(self, countries: tuple[Country, ...] | None) -> None:
-        if countries is None:
-            return
+    def show_entries(self, countries: tuple[Country, ...]) -> None:
         self._by_id = {str(country.id): country for country in countries}
         everything = FilterItem(
             id=ALL,

@@ -76,14 +76,7 @@ class HistoryScreen(RetryingScreen):
         try:
             rentals = await self.app.backend.history()  # type: ignore[attr-defined]
         except ApiError as error:
-            delay = self.load_failed()
-            status.update(
-                Content.assemble(
-                    ("Could not load the history: ", "bold $error"),
-                    safe_text(error.message, max_length=300),
-                    (f" Trying again in {delay:g} s (r: now).", "$text-muted"),
-                )
-            )
+            status.update(self.load_failed("the history", error))
             return
         finally:
             table.loading = False

@@ -100,14 +100,7 @@ class PricesScreen(RetryingScreen):
                 self.service.slug, self.country.id if self.country else None
             )
         except ApiError as error:
-            delay = self.load_failed()
-            status.update(
-                Content.assemble(
-                    ("Could not load offers: ", "bold $error"),
-                    safe_text(error.message, max_length=300),
-                    (f" Trying again in {delay:g} s (r: now).", "$text-muted"),
-                )
-            )
+            status.update(self.load_failed("offers", error))
             return
         finally:
             table.loading = False

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
 from textual.content import Content
 
 from rentnumber_tui.api.models import Service
 from rentnumber_tui.app.format import fit_cells
-from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.base import CatalogListScreen
 from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
@@ -30,39 +29,12 @@ def service_item(service: Service) -> FilterItem:
     return FilterItem(id=str(service.id), prompt=prompt, keys=keys)
 
 
-class ServicesScreen(AppScreen):
+class ServicesScreen(CatalogListScreen):
     TITLE_TEXT = "RentNumber › Services"
-    AUTO_FOCUS = ".filter-input"
+    CATALOG = "services"
+    PLACEHOLDER = "Type to filter services (e.g. whatsapp, tg)…"
 
-    def compose_body(self) -> ComposeResult:
-        yield FilterList(
-            placeholder="Type to filter services (e.g. whatsapp, tg)…",
-            empty="Loading services…",
-            id="services",
-        )
-
-    def on_mount(self) -> None:
-        app = self.app
-        self._show(app.services)  # type: ignore[attr-defined]
-        app.catalog_signal.subscribe(self, lambda _: self._show(app.services))  # type: ignore[attr-defined]
-        app.catalog_signal.subscribe(self, lambda _: self._show_problem())  # type: ignore[attr-defined]
-        self._show_problem()
-
-    def _show_problem(self) -> None:
-        """While nothing could be loaded, the list says why (it retries by itself)."""
-        error = self.app.catalog_error  # type: ignore[attr-defined]
-        listing = self.query_one(FilterList)
-        if error:
-            listing.set_empty(
-                f"Could not load the services: {safe_text(error, max_length=300)} "
-                "Trying again by itself…"
-            )
-        else:
-            listing.set_empty("Loading services…")
-
-    def _show(self, services: tuple[Service, ...] | None) -> None:
-        if services is None:
-            return
+    def show_entries(self, services: tuple[Service, ...]) -> None:
         self._by_id = {str(service.id): service for service in services}
         self.query_one(FilterList).set_items([service_item(s) for s in services])
 
