@@ -11,19 +11,9 @@ loopback HTTP, with no usable keyring, and restarts it to load the key from the 
 
 from __future__ import annotations
 
-import codecs
-import fcntl
 import json
 import logging
-import os
-import re
-import select
 import stat
-import struct
-import subprocess
-import sys
-import termios
-import time
 import types
 from collections.abc import Callable
 from decimal import Decimal
@@ -51,7 +41,8 @@ from rentnumber_tui.sandbox import Sandbox
 from tests.app.conftest import FAST_POLLING
 from tests.core.waiting import wait_until
 from tests.e2e.capture import capture
-from tests.e2e.vt import SEQUENCE, Terminal
+from tests.e2e.pty import CTRL_Q, F4, Pty, program, program_env
+from tests.e2e.vt import SEQUENCE
 
 LEAK = "rn_LEAKCHECK" + "9f3c2a7e5b1d8c4f6a0e2b9d7c5a3e1f"[:28]
 LEAK_BAD = "rn_LEAKCHECKBAD" + "0d1e2f3a4b5c6d7e8f9a0b1c2d3e"
@@ -226,134 +217,35 @@ async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
 
 # --------------------------------------------------------------------------- real pty
 
-_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-F4 = "\x1bOS"
-CTRL_Q = "\x11"
-
-
-class Pty:
-    """The real program on a pseudo-terminal: write keys, read everything it draws."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], size=SIZE) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
-        )
-        os.close(slave)
-        self.fd = master
-        self.raw = ""
-        self.terminal = Terminal(*size)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._pending = ""
-
-    def read_until(self, condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
-            self.pump(0.05)
-
-    def pump(self, wait: float) -> None:
-        ready, _, _ = select.select([self.fd], [], [], wait)
-        if ready:
-            try:
-                data = self._decoder.decode(os.read(self.fd, 65536))
-            except OSError:  # the program exited
-                return
-            self.raw += data
-            # Feed the emulator whole escape sequences only (a read may end mid-way).
-            data = self._pending + data
-            cut = data.rfind("\x1b")
-            if cut != -1 and not _complete(data[cut:]):
-                data, self._pending = data[:cut], data[cut:]
-            else:
-                self._pending = ""
-            self.terminal.feed(data)
-
-    def screen(self) -> str:
-        return self.terminal.text()
-
-    def shows(self, text: str) -> Callable[[], bool]:
-        return lambda: text in self.screen()
-
-    def send(self, keys: str) -> None:
-        os.write(self.fd, keys.encode())
-
-    def paste(self, text: str) -> None:
-        self.send("\x1b[200~" + text + "\x1b[201~")
-
-    def close(self) -> int:
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        while True:  # drain what is left
-            before = len(self.raw)
-            self.pump(0)
-            if len(self.raw) == before:
-                break
-        os.close(self.fd)
-        return self.process.returncode
-
-
-def _complete(tail: str) -> bool:
-    """Whether `tail` (from an ESC on) holds a whole escape sequence. A CSI needs its
-    final byte (SEQUENCE alone would take a cut-off "ESC [" for a 2-byte sequence)."""
-    if tail.startswith("\x1b["):
-        return _CSI.match(tail) is not None
-    return SEQUENCE.match(tail) is not None
-
-
-def program_env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("RENTNUMBER_", "XDG_", "PYTHON_KEYRING", "DBUS"))
-    }
-    home = tmp_path / "user"
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # a headless server
-        TERM="xterm-256color",
-        COLORTERM="truecolor",
-    )
-    return env
-
 
 def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
     sandbox.add_account(LEAK, Decimal("1234.50"))
-    env = program_env(tmp_path)
-    argv = [sys.executable, "-m", "rentnumber_tui", "--base-url", loopback_server]
+    env = program_env(tmp_path / "user")
+    argv = program(loopback_server)
 
-    app = Pty(argv, env)
+    app = Pty(argv, env, SIZE)
     try:
         # The services come from the server (nothing is cached yet): the backend is up.
-        app.read_until(app.shows("WhatsApp"), "the services")
+        app.wait_for(app.shows("WhatsApp"), "the services")
         assert "no API key" in app.screen()
         app.send(F4)
-        app.read_until(app.shows("Log in"), "the login screen")
-        app.read_until(app.shows("No usable keyring"), "where the key would go")
+        app.wait_for(app.shows("Log in"), "the login screen")
+        app.wait_for(app.shows("No usable keyring"), "where the key would go")
         app.paste(LEAK_BAD)
-        app.read_until(app.shows("•" * 8), "the masked key")
+        app.wait_for(app.shows("•" * 8), "the masked key")
         app.send("\r")
-        app.read_until(app.shows("refused this key"), "the refusal")
+        app.wait_for(app.shows("refused this key"), "the refusal")
         app.paste(LEAK)
         app.send("\r")
-        app.read_until(app.shows("[y/N]"), "the question")
+        app.wait_for(app.shows("[y/N]"), "the question")
         app.send("y")
         # The question already shows the balance and the mask: wait for what follows it.
-        app.read_until(app.shows("Logged in with " + mask_key(LEAK)), "the notification")
-        app.read_until(lambda: "no API key" not in app.screen(), "the balance in the top bar")
+        app.wait_for(app.shows("Logged in with " + mask_key(LEAK)), "the notification")
+        app.wait_for(lambda: "no API key" not in app.screen(), "the balance in the top bar")
         assert "₦1,234.50" in app.screen().splitlines()[0]
         app.send(CTRL_Q)
     finally:
-        app.close()
+        app.finish()
     first_run = app.raw
 
     key_file = Path(env["XDG_CONFIG_HOME"]) / "rentnumber-tui" / "keys" / "default.key"
@@ -364,12 +256,12 @@ def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
 
     # A restart finds the key in the file: the balance shows without logging in.
-    again = Pty(argv, env)
+    again = Pty(argv, env, SIZE)
     try:
-        again.read_until(again.shows("₦1,234.50"), "the balance after a restart")
+        again.wait_for(again.shows("₦1,234.50"), "the balance after a restart")
         again.send(CTRL_Q)
     finally:
-        again.close()
+        again.finish()
 
     for where, text in [("first run", first_run), ("second run", again.raw)]:
         assert_clean(text, f"the terminal ({where})")

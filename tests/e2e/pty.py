@@ -22,6 +22,7 @@ ENTER = "\r"
 ESCAPE = "\x1b"
 F2 = "\x1bOQ"
 F3 = "\x1bOR"
+F4 = "\x1bOS"
 CTRL_Q = "\x11"
 
 
@@ -104,6 +105,10 @@ class Pty:
     def send(self, keys: str) -> None:
         assert self.fd is not None
         os.write(self.fd, keys.encode())
+
+    def paste(self, text: str) -> None:
+        """Bracketed paste, as a terminal sends pasted text."""
+        self.send("\x1b[200~" + text + "\x1b[201~")
 
     def type(self, text: str) -> None:
         for char in text:
