@@ -304,9 +304,7 @@ class Backend:
 
     async def _services(self) -> tuple[Service, ...]:
         services = await self._client.services()
-        await asyncio.to_thread(
-            self.store.put_catalog, catalog.SERVICES, catalog.dump_services(services)
-        )
+        await self._cache(catalog.SERVICES, catalog.dump_services(services))
         self._emit(CatalogUpdated(services=services))
         return services
 
@@ -315,11 +313,13 @@ class Backend:
 
     async def _countries(self) -> tuple[Country, ...]:
         countries = await self._client.countries()
-        await asyncio.to_thread(
-            self.store.put_catalog, catalog.COUNTRIES, catalog.dump_countries(countries)
-        )
+        await self._cache(catalog.COUNTRIES, catalog.dump_countries(countries))
         self._emit(CatalogUpdated(countries=countries))
         return countries
+
+    async def _cache(self, name: str, body: str) -> None:
+        """Keep a catalog answer for the next start (shown at once, then refreshed)."""
+        await asyncio.to_thread(self.store.put_catalog, name, body)
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
         return await self._call(self._client.prices(slug, country_id))

@@ -40,15 +40,31 @@ async def open_prices(app, pilot, service: str = "whats", country: str = "ng") -
     return table
 
 
-async def rent_cursor_offer(app, pilot) -> int:
-    """Rent the offer under the cursor (the first one in stock, if it is not)."""
+def record_notes(app, monkeypatch) -> list[str]:
+    """Every notification's text, as the app sends it (toasts still show)."""
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
+    )
+    return notes
+
+
+async def open_confirmation(app, pilot) -> ConfirmRentScreen:
+    """On the price table: Enter on the offer under the cursor (the first one in stock,
+    if it is not); returns the confirmation dialog."""
     table = app.screen.query_one(OfferTable)
     if not table.cursor_offer.available:
         table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-    before = {r.rental_id for r in app.live_rentals()}
     await pilot.press("enter")
     await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="confirmation")
-    dialog = app.screen
+    return app.screen
+
+
+async def rent_cursor_offer(app, pilot) -> int:
+    """Rent the offer under the cursor (the first one in stock, if it is not)."""
+    before = {r.rental_id for r in app.live_rentals()}
+    dialog = await open_confirmation(app, pilot)
     await wait_until(lambda: dialog.balance is not None, what="balance in the dialog")
     await pilot.press("y")
     await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
@@ -59,12 +75,8 @@ async def rent_cursor_offer(app, pilot) -> int:
 async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, monkeypatch):
     app = make_app()
     bells: list[bool] = []
-    notes: list[str] = []
     monkeypatch.setattr(app, "bell", lambda: bells.append(True))
-    real_notify = app.notify
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
-    )
+    notes = record_notes(app, monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         # Browse and filter services.
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
@@ -168,11 +180,8 @@ async def test_insufficient_balance_is_explained_and_nothing_is_sent(make_app, s
     app = make_app()
     sandbox.set_balance(DEMO_API_KEY, Decimal("10.00"))
     async with app.run_test(size=(100, 30)) as pilot:
-        table = await open_prices(app, pilot)
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-        await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
-        dialog = app.screen
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance == Decimal("10.00"))
         await pilot.press("y")
         message = str(dialog.query_one("#confirm-message").content)
@@ -184,11 +193,8 @@ async def test_rent_in_flight_cannot_be_sent_twice(make_app, sandbox):
     app = make_app()
     sandbox.faults.latency = 0.5
     async with app.run_test(size=(100, 30)) as pilot:
-        table = await open_prices(app, pilot)
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-        await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
-        dialog = app.screen
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance is not None)
         await pilot.press("y", "y", "enter", "escape", "y")
         assert dialog.busy and app.screen is dialog  # still waiting for the answer

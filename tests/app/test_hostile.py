@@ -35,7 +35,7 @@ from rentnumber_tui.sandbox.hostile import (
     HOSTILE_TEXTS,
     OSC52_PAYLOAD,
 )
-from tests.app.test_flow import open_prices
+from tests.app.test_flow import open_confirmation, open_prices, record_notes
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
 from tests.e2e.conftest import settled
@@ -139,19 +139,12 @@ async def test_hostile_catalog_is_shown_literally(make_app, sandbox):
 async def test_hostile_rental_sms_code_and_history(make_app, sandbox, clock, monkeypatch):
     app = make_app(options=options())
     record = capture(app, SIZE)
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
-    )
+    notes = record_notes(app, monkeypatch)
     opened: list[str] = []
     monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
     async with app.run_test(headless=False, size=SIZE, notifications=True) as pilot:
-        table = await open_prices(app, pilot)
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-        await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
-        dialog = app.screen
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance is not None)
         await pilot.press("y")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
@@ -230,11 +223,7 @@ async def test_hostile_error_texts_are_shown_literally(make_app, sandbox, monkey
     lines, the dialogs and the notifications."""
     app = make_app(options=options())
     record = capture(app, SIZE)
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
-    )
+    notes = record_notes(app, monkeypatch)
     async with app.run_test(headless=False, size=SIZE, notifications=True) as pilot:
         table = await open_prices(app, pilot)
         # A refused price list: the status line quotes the server.

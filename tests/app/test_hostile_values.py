@@ -25,7 +25,7 @@ from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.core.backend import Backend, RentBlocked
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
-from tests.app.test_flow import open_prices
+from tests.app.test_flow import open_prices, record_notes
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
 from tests.e2e.conftest import FAST_POLLING, client_factory, settled
@@ -57,11 +57,7 @@ async def test_absurd_offers_are_shown_and_never_rented(make_app, sandbox, monke
     sandbox.misreport(negative_price.id, price=Decimal("-450.00"))
     app = make_app(options=AppOptions(demo=True, bell=False))
     record = capture(app, SIZE)
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
-    )
+    notes = record_notes(app, monkeypatch)
     async with app.run_test(headless=False, size=SIZE, notifications=True) as pilot:
         table = await open_prices(app, pilot)
         absurd = {o.id: o for o in table.visible_offers if o.id in (

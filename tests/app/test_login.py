@@ -32,7 +32,7 @@ from rentnumber_tui.credentials import SERVICE, CredentialStore
 from rentnumber_tui.launch import CredentialKeyStorage
 from rentnumber_tui.masking import mask_key
 from rentnumber_tui.sandbox import DEMO_API_KEY
-from tests.app.test_flow import open_prices
+from tests.app.test_flow import open_confirmation, open_prices
 from tests.core.waiting import wait_until
 from tests.settings.fakes import MemoryKeyring, RaisingKeyring
 
@@ -248,11 +248,8 @@ async def test_a_key_refused_while_polling_opens_the_login_once(make_app, sandbo
     keyring = MemoryKeyring()
     app = make_app(api_key=KEY, options=options(storage_on(keyring)))
     async with app.run_test(size=(100, 30)) as pilot:
-        table = await open_prices(app, pilot)
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-        await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
-        dialog = app.screen
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance is not None)
         await pilot.press("y")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rented")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Digits
 
-from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.help import HelpScreen
 from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
-from tests.app.test_flow import open_prices, rent_cursor_offer
+from tests.app.test_flow import open_confirmation, open_prices, rent_cursor_offer
 from tests.core.waiting import wait_until
 
 SIZE = (80, 24)
@@ -74,11 +74,8 @@ def test_price_table_sorted_by_stock(snap_compare, make_app):
 
 def test_confirm_rent(snap_compare, make_app):
     async def run(app, pilot):
-        table = await open_prices(app, pilot)
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-        await pilot.press("enter")
-        await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen))
-        dialog = app.screen
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance is not None)
 
     assert snapshot(snap_compare, make_app, run)
