@@ -1,10 +1,10 @@
-"""`rentnumber-tui login` / `logout`, and the key check the login screen shares.
+"""`rentnumber-tui login` / `logout` on the command line.
 
     login_main(profile, base_url)  # prompt (no echo) or one line of piped stdin,
                                    # GET /balance, then save: keyring, or file with consent
     logout_main(profile)           # remove the key from the keyring and the file
     auth_main("login", argv)       # the same behind an argparse parser, for __main__
-    await check_key(key, base_url) # the login screen's check (no saving)
+    await check_key(key, base_url) # login's check with the server (no saving)
 
 Nothing here prints, logs or raises the key; only its mask (``rn_…c4f2``) is shown.
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from rentnumber_tui.config import check_transport, load_settings, resolve_base_url
+from rentnumber_tui.config import load_settings, resolve_base_url
 from rentnumber_tui.credentials import (
     CredentialError,
     CredentialStore,
@@ -32,6 +32,7 @@ from rentnumber_tui.credentials import (
 )
 from rentnumber_tui.locations import DEFAULT_PROFILE, InvalidProfile, validate_profile
 from rentnumber_tui.masking import mask_key, redact
+from rentnumber_tui.transport import BaseUrlError, check_transport
 
 #: ``client_factory(api_key=..., base_url=...)`` → an object with ``async balance()``
 #: and ``async aclose()`` (a `RentNumberClient`).
@@ -148,8 +149,8 @@ def login_main(
     asking; without it and without a usable keyring, a terminal user is asked
     ``[y/N]`` and piped input is refused before anything is sent. `allow_insecure`
     (``--allow-insecure-http``) permits a non-loopback http:// URL, with a warning.
-    Synchronous (runs its own event loop): do not call it from a running loop — the
-    login screen uses `check_key` and `CredentialStore.save` instead.
+    Synchronous (runs its own event loop): do not call it from a running loop (the
+    login screen checks the key through the backend instead).
     Returns 0 saved, 1 refused/failed (nothing saved), 2 bad input, 130 cancelled.
     """
     stdin = stdin if stdin is not None else sys.stdin
@@ -167,7 +168,11 @@ def login_main(
     settings, problems = load_settings(profile=profile)
     for problem in problems:
         say(f"warning: {problem}")
-    url = resolve_base_url(settings, base_url)
+    try:
+        url = resolve_base_url(settings, base_url)
+    except BaseUrlError as error:
+        say(f"rentnumber-tui login: {error.message}. Nothing was saved.")
+        return EXIT_USAGE
     allow_insecure = allow_insecure or settings.allow_insecure_http
     verdict = check_transport(url, allow_insecure)
     if not verdict.ok:

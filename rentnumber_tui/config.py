@@ -1,11 +1,11 @@
-"""Settings: ``config.toml`` (every key optional), command-line overrides, the transport rule.
+"""Settings: ``config.toml`` (every key optional), command-line overrides, saving the theme.
 
-Stdlib only (tomllib, urllib.parse, ipaddress). The API key is never read from or written
-to this file.
+Stdlib only. The API key is never read from or written to this file; whether it may
+travel to the configured address is `transport`'s rule, not this module's.
 
     settings, problems = load_settings(profile="work")   # problems: sentences to show
     settings = merge_cli(settings, base_url=args.base_url, theme=args.theme)
-    verdict = check_transport(settings.effective_base_url, settings.allow_insecure_http)
+    base_url = resolve_base_url(settings, args.base_url)  # flag, env, file, default
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import re
 import secrets as _secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from rentnumber_tui import transport
 from rentnumber_tui.locations import (
     CONFIG_ENV,
     DEFAULT_PROFILE,
@@ -29,24 +29,16 @@ from rentnumber_tui.locations import (
     config_file_from_env,
     validate_profile,
 )
+from rentnumber_tui.transport import BaseUrlError, parse_base_url
+from rentnumber_tui.user_error import UserFacingError
 
-DEFAULT_BASE_URL = "https://v2.rentnumber.net/api/v1"
 MIN_POLL_INTERVAL = 1.0
 MAX_POLL_INTERVAL = 60.0
 
 
-#: Environment variable for the base URL (read by the API client too): between the
-#: command-line flag and the settings file.
-BASE_URL_ENV = "RENTNUMBER_BASE_URL"
-
-
-class ConfigError(ValueError):
+class ConfigError(UserFacingError, ValueError):
     """A setting that cannot be used (a bad command-line value, a theme that cannot be
     saved). `message` is a sentence for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ class Settings:
 
     @property
     def effective_base_url(self) -> str:
-        return self.base_url or DEFAULT_BASE_URL
+        return self.base_url or transport.DEFAULT_BASE_URL
 
 
 # ---------------------------------------------------------------------------- validation
@@ -91,22 +83,10 @@ def _bool(value: Any) -> bool:
 
 
 def _base_url(value: Any) -> str:
-    from urllib.parse import urlsplit
-
-    expectation = 'must be an http:// or https:// URL such as "https://v2.rentnumber.net/api/v1"'
-    if not isinstance(value, str):
-        raise _Bad(expectation)
-    url = value.strip()
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise _Bad(expectation) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise _Bad(expectation)
-    if any(ch.isspace() for ch in url) or parts.query or parts.fragment:
-        raise _Bad(expectation + " (no spaces, query or fragment)")
-    return url.rstrip("/")
+        return parse_base_url(value)
+    except BaseUrlError as error:
+        raise _Bad(error.message) from None
 
 
 def _theme(value: Any) -> str:
@@ -311,12 +291,9 @@ def merge_cli(settings: Settings, **flags: Any) -> Settings:
 
 def resolve_base_url(settings: Settings, flag: str | None = None) -> str:
     """The base URL to use: the flag, else ``$RENTNUMBER_BASE_URL``, else the settings
-    file (the profile's section over the top level), else `DEFAULT_BASE_URL`. Blank
-    values count as unset; a trailing slash is dropped."""
-    for candidate in (flag, os.environ.get(BASE_URL_ENV)):
-        if candidate and candidate.strip():
-            return candidate.strip().rstrip("/")
-    return settings.effective_base_url
+    file (the profile's section over the top level), else the public API
+    (`transport.resolve_base_url`, the one rule). Raises `transport.BaseUrlError`."""
+    return transport.resolve_base_url(flag, settings.base_url)
 
 
 # ---------------------------------------------------------------------------- save_theme
@@ -437,102 +414,3 @@ def _atomic_write(target: Path, text: str, *, keep_mode: bool) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-# ---------------------------------------------------------------------------- transport
-
-
-class Transport(Enum):
-    HTTPS = "https"
-    LOOPBACK = "loopback"  # plain HTTP to this computer: the local sandbox
-    INSECURE = "insecure"  # plain HTTP elsewhere, allowed by an explicit override
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True)
-class TransportCheck:
-    """Whether the API key may be sent to a base URL. `message` explains a refusal or
-    is the warning to keep visible on screen for an allowed insecure URL."""
-
-    verdict: Transport
-    url: str
-    message: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict is not Transport.REFUSED
-
-    @property
-    def warning(self) -> str | None:
-        return self.message if self.verdict is Transport.INSECURE else None
-
-    @property
-    def explanation(self) -> str | None:
-        return self.message if self.verdict is Transport.REFUSED else None
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """``localhost``, 127.0.0.0/8 or ``::1`` (also as an IPv4-mapped address)."""
-    import ipaddress
-
-    if not host:
-        return False
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if address.is_loopback:
-        return True
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(mapped and mapped.is_loopback)
-
-
-def check_transport(base_url: str, allow_insecure: bool = False) -> TransportCheck:
-    """The transport rule (spec, clarification 12): the key goes only over HTTPS, or over
-    plain HTTP to a loopback address. Any other http:// URL is refused with an
-    explanation, unless `allow_insecure`, which allows it with a warning."""
-    from urllib.parse import urlsplit
-
-    text = str(base_url).strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-        host = parts.hostname
-    except ValueError:
-        parts, port, host = None, None, None
-    scheme = parts.scheme.lower() if parts else ""
-    if parts is None or not host or scheme not in ("http", "https"):
-        shown = _show(text)
-        return TransportCheck(
-            Transport.REFUSED,
-            text,
-            f"{shown} is not a usable API address: it must start with https:// "
-            "(or http:// for a server on this computer) and name a host",
-        )
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    display = f"{scheme}://{netloc}{parts.path}"  # never userinfo, query or fragment
-    if scheme == "https":
-        return TransportCheck(Transport.HTTPS, display)
-    if is_loopback_host(host):
-        return TransportCheck(Transport.LOOPBACK, display)
-    if allow_insecure:
-        return TransportCheck(
-            Transport.INSECURE,
-            display,
-            f"INSECURE: the API key is sent unencrypted over plain HTTP to {netloc}; "
-            "anyone on the network path can read it",
-        )
-    return TransportCheck(
-        Transport.REFUSED,
-        display,
-        f"Refusing to send the API key to {display}: over plain http:// anyone on the "
-        "network path could read it. Use an https:// address; plain http:// is only "
-        "allowed to this computer (localhost, 127.0.0.1, ::1). To override, pass "
-        "--allow-insecure-http (or set allow_insecure_http = true in config.toml) — "
-        "a warning then stays on screen.",
-    )

@@ -20,15 +20,22 @@ import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rentnumber_tui.locations import DEFAULT_PROFILE, key_file, validate_profile
-from rentnumber_tui.masking import SecretKey, mask_key, redact, register_secret
+from rentnumber_tui.masking import (
+    MAX_KEY_LENGTH,
+    SecretKey,
+    key_problem,
+    mask_key,
+    redact,
+    register_secret,
+)
+from rentnumber_tui.user_error import UserFacingError
 
 SERVICE = "rentnumber-tui"
 ENV_KEY = "RENTNUMBER_API_KEY"
 KEYRING_BACKEND_ENV = "PYTHON_KEYRING_BACKEND"
-_MAX_KEY_LEN = 512
 
 
 class KeySource(Enum):
@@ -75,13 +82,9 @@ class KeyringStatus:
 # ------------------------------------------------------------------------------ errors
 
 
-class CredentialError(Exception):
+class CredentialError(UserFacingError):
     """Base of this module's errors; `message` is a sentence for the user, never
     containing the key."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidKey(CredentialError):
@@ -137,20 +140,14 @@ class DeleteIncomplete(CredentialError):
 
 
 def normalize_key(text: str) -> SecretKey:
-    """Strip surrounding whitespace and check the key is one word of printable ASCII.
-    Raises `InvalidKey` (whose message never quotes the text)."""
+    """Strip surrounding whitespace and check the key (`masking.key_problem`, the one
+    rule). Raises `InvalidKey` (whose message never quotes the text)."""
     if not isinstance(text, str):
-        raise InvalidKey("The API key must be text")
+        raise InvalidKey("The API key must be text.")
     key = text.strip()
-    if not key:
-        raise InvalidKey("The API key is empty")
-    if len(key) > _MAX_KEY_LEN:
-        raise InvalidKey("That is too long to be an API key")
-    if any(not 33 <= ord(ch) <= 126 for ch in key):
-        raise InvalidKey(
-            "That is not an API key: a key is a single word of plain ASCII characters, "
-            "and this has spaces, line breaks or other characters in it"
-        )
+    problem = key_problem(key)
+    if problem is not None:
+        raise InvalidKey(problem)
     return SecretKey(key)
 
 
@@ -184,9 +181,10 @@ def _backend_name(backend: Any) -> str:
 
 def _keyring_class(module: str, name: str) -> type | None:
     try:
-        return getattr(importlib.import_module(module), name)
+        found = getattr(importlib.import_module(module), name)
     except Exception:
         return None
+    return found if isinstance(found, type) else None
 
 
 def _prompts_for_password(backend: Any) -> bool:
@@ -244,7 +242,7 @@ def _judge(backend: Any, explicit_name: str) -> tuple[KeyringStatus, Any]:
     chainer_cls = _keyring_class("keyring.backends.chainer", "ChainerBackend")
     if chainer_cls is not None and isinstance(backend, chainer_cls):
         try:
-            members = list(backend.backends)
+            members = list(cast(Any, backend).backends)
         except Exception as exc:
             return KeyringStatus(False, name, f"the keyring chain failed ({_describe(exc)})"), None
         reasons = []
@@ -380,12 +378,12 @@ class CredentialStore:
                         tuple(notes),
                     )
 
-        key = self._read_file(notes)
-        if key is None:
+        from_file = self._read_file(notes)
+        if from_file is None:
             return LoadResult(None, tuple(notes))
-        register_secret(key)
+        register_secret(from_file)
         return LoadResult(
-            LoadedKey(key, KeySource.FILE, f"the file {self.key_file_path}"), tuple(notes)
+            LoadedKey(from_file, KeySource.FILE, f"the file {self.key_file_path}"), tuple(notes)
         )
 
     def _read_file(self, notes: list[str]) -> SecretKey | None:
@@ -414,7 +412,7 @@ class CredentialStore:
             chunks = []
             while chunk := os.read(fd, 4096):
                 chunks.append(chunk)
-                if sum(map(len, chunks)) > 4 * _MAX_KEY_LEN:
+                if sum(map(len, chunks)) > 4 * MAX_KEY_LENGTH:
                     break
         except OSError as exc:
             raise KeyFileError(

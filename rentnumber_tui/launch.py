@@ -16,6 +16,9 @@ from rentnumber_tui.core.store import Store, StoreError
 
 if TYPE_CHECKING:
     from rentnumber_tui.api.client import RentNumberClient
+    from rentnumber_tui.app.options import AppOptions, StorageInfo
+    from rentnumber_tui.credentials import CredentialStore
+    from rentnumber_tui.sandbox import Sandbox
 
 #: Stands in for a host name in demo mode; nothing is ever resolved or sent there.
 DEMO_BASE_URL = "http://127.0.0.1/api/v1"
@@ -26,7 +29,7 @@ DEMO_KEY = "demo"
 
 
 def sandbox_client_factory(
-    sandbox: object, *, api_key: str | None = DEMO_KEY, **client_options: Any
+    sandbox: Sandbox, *, api_key: str | None = DEMO_KEY, **client_options: Any
 ) -> Callable[[], RentNumberClient]:
     """Clients that talk to `sandbox` in-process (httpx.ASGITransport) as the demo account
     (or `api_key`; None: no key, as before a login); `client_options` go to
@@ -42,7 +45,7 @@ def sandbox_client_factory(
         return RentNumberClient(
             api_key=DEMO_API_KEY if api_key == DEMO_KEY else api_key,
             base_url=DEMO_BASE_URL,
-            transport=httpx.ASGITransport(app=sandbox),  # type: ignore[arg-type]
+            transport=httpx.ASGITransport(app=sandbox),
             **client_options,
         )
 
@@ -92,15 +95,19 @@ def run_app(options: argparse.Namespace) -> int:
     return 0
 
 
-def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
+def _real_backend(options: argparse.Namespace) -> tuple[Backend, AppOptions] | str:
     """The backend for the real service, or a message saying why it cannot start."""
     from rentnumber_tui import config, locations
     from rentnumber_tui.app.options import AppOptions
+    from rentnumber_tui.transport import BaseUrlError, Transport, check_transport
 
     settings, problems = config.load_settings(profile=options.profile)
-    base_url = config.resolve_base_url(settings, options.base_url)
+    try:
+        base_url = config.resolve_base_url(settings, options.base_url)
+    except BaseUrlError as error:
+        return f"rentnumber-tui: {error.message}."
     allow_insecure = options.allow_insecure_http or settings.allow_insecure_http
-    transport = config.check_transport(base_url, allow_insecure)
+    transport = check_transport(base_url, allow_insecure)
     if not transport.ok:
         return transport.explanation or "The base URL is not allowed."
     warnings = [*problems]
@@ -113,7 +120,7 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, object] | str:
 
     key_notes: list[str] = []
     # Only an explicit override reaches here for a remote http:// URL.
-    insecure = transport.verdict is config.Transport.INSECURE
+    insecure = transport.verdict is Transport.INSECURE
 
     def client() -> RentNumberClient:
         # On the backend thread: the keyring is slow to load and may block.
@@ -175,12 +182,14 @@ class CredentialKeyStorage:
     errors into the app's, so the app layer never imports credentials or keyring. The
     store (and keyring) is created on first use, on a worker thread."""
 
-    def __init__(self, profile: str, store_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self, profile: str, store_factory: Callable[[], CredentialStore] | None = None
+    ) -> None:
         self.profile = profile
         self._store_factory = store_factory
-        self._store: Any = None
+        self._store: CredentialStore | None = None
 
-    def _credentials(self) -> Any:
+    def _credentials(self) -> CredentialStore:
         if self._store is None:
             if self._store_factory is not None:
                 self._store = self._store_factory()
@@ -190,7 +199,7 @@ class CredentialKeyStorage:
                 self._store = CredentialStore(self.profile)
         return self._store
 
-    def describe(self) -> Any:
+    def describe(self) -> StorageInfo:
         from rentnumber_tui.app.options import StorageInfo
         from rentnumber_tui.credentials import ENV_KEY, env_key_present
 

@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+from rentnumber_tui.user_error import UserFacingError
+
 APP_NAME = "rentnumber-tui"
 
 #: Environment variable naming another settings file.
@@ -21,15 +23,14 @@ DEFAULT_PROFILE = "default"
 _PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-class InvalidProfile(ValueError):
+class InvalidProfile(UserFacingError, ValueError):
     """A profile name that cannot be used safely as a file name."""
 
     def __init__(self, name: str) -> None:
-        self.message = (
+        super().__init__(
             f"invalid profile name {name[:70]!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
-        super().__init__(self.message)
 
 
 def validate_profile(name: str) -> str:

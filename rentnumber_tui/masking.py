@@ -1,12 +1,13 @@
-"""Showing an API key without revealing it: masks, redaction, a masked `str`, a log filter.
+"""The API key as text: what a key may look like, and showing it without revealing it.
 
-Stdlib only. The key only ever appears masked — ``rn_…c4f2`` — on screen, in logs and in
-error texts (spec, clarification 12).
+Stdlib only and imports nothing else of ours: the client, key storage, the login screen
+and the command line all check and mask a key here, so they agree. The key only ever
+appears masked — ``rn_…c4f2`` — on screen, in logs and in error texts (spec,
+clarification 12).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterable
 
@@ -15,6 +16,9 @@ ELLIPSIS = "…"
 # At least this many characters stay hidden; shorter keys are hidden completely.
 _MIN_HIDDEN = 8
 _SUFFIX_LEN = 4
+
+#: Longer than this is not a key (a pasted page, a file).
+MAX_KEY_LENGTH = 512
 
 _registry_lock = threading.Lock()
 _registered: set[str] = set()
@@ -35,6 +39,22 @@ def mask_key(key: str | None) -> str:
     if len(key) - len(prefix) - _SUFFIX_LEN < _MIN_HIDDEN:
         return ELLIPSIS
     return f"{prefix}{ELLIPSIS}{key[-_SUFFIX_LEN:]}"
+
+
+def key_problem(text: str) -> str | None:
+    """Why `text` (already stripped) cannot be an API key, or None: a key is one word
+    of printable ASCII, which is also all an HTTP header can carry. The sentence never
+    quotes the text."""
+    if not text:
+        return "The API key is empty; paste your API key first."
+    if len(text) > MAX_KEY_LENGTH:
+        return "That is too long to be an API key."
+    if any(not 33 <= ord(ch) <= 126 for ch in text):
+        return (
+            "That is not an API key: a key is one word of plain ASCII characters, and this "
+            "has spaces, line breaks or other characters in it."
+        )
+    return None
 
 
 class SecretKey(str):
@@ -62,11 +82,6 @@ def register_secret(secret: str) -> None:
             _registered.add(str(secret))
 
 
-def forget_secret(secret: str) -> None:
-    with _registry_lock:
-        _registered.discard(str(secret))
-
-
 def registered_secrets() -> tuple[str, ...]:
     with _registry_lock:
         return tuple(_registered)
@@ -86,34 +101,3 @@ def redact(text: str, secrets: Iterable[str | None] | None = None) -> str:
         if secret in text:
             text = text.replace(secret, mask_key(secret))
     return text
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in messages, arguments and tracebacks.
-
-    Attach it to *handlers* (a filter on a logger does not see records propagated from
-    child loggers such as ``httpx``). With no explicit secrets it hides every
-    registered one.
-    """
-
-    def __init__(self, secrets: Iterable[str] | None = None) -> None:
-        super().__init__()
-        self._secrets = None if secrets is None else tuple(secrets)
-
-    def _redact(self, text: str) -> str:
-        return redact(text, self._secrets)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: keep the template, drop the args
-            message = str(record.msg)
-        record.msg = self._redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self._redact(record.stack_info)
-        return True

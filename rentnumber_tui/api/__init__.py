@@ -40,29 +40,11 @@ from .models import (
 from .scheduler import Priority, RequestScheduler, default_scheduler
 
 if TYPE_CHECKING:
-    from .client import (
-        DEFAULT_BASE_URL,
-        ENV_BASE_URL,
-        Health,
-        HealthState,
-        RentNumberClient,
-        base_url_from_env,
-        mask_key,
-    )
+    from .client import Health, HealthState, RentNumberClient
 
 #: Names from `client`, which imports httpx (~60 ms): loaded on first use, so importing
 #: the models or errors never pays for it (start-up time is first-frame time).
-_FROM_CLIENT = frozenset(
-    {
-        "DEFAULT_BASE_URL",
-        "ENV_BASE_URL",
-        "Health",
-        "HealthState",
-        "RentNumberClient",
-        "base_url_from_env",
-        "mask_key",
-    }
-)
+_FROM_CLIENT = frozenset({"Health", "HealthState", "RentNumberClient"})
 
 
 def __getattr__(name: str) -> Any:
@@ -74,8 +56,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "ENV_BASE_URL",
     "ApiError",
     "BadRequest",
     "Balance",
@@ -107,7 +87,5 @@ __all__ = [
     "ServiceRef",
     "Throttled",
     "Unauthorized",
-    "base_url_from_env",
     "default_scheduler",
-    "mask_key",
 ]

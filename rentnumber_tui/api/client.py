@@ -15,9 +15,7 @@ message, a repr or a log line.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import os
 import random as _random
 import re
 import time
@@ -27,6 +25,14 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
+
+from rentnumber_tui.masking import key_problem, mask_key
+from rentnumber_tui.transport import (
+    DEFAULT_BASE_URL,
+    check_transport,
+    is_loopback_host,
+    parse_base_url,
+)
 
 from . import parsing
 from .clock import ServerClock, _parse_http_date
@@ -58,18 +64,7 @@ from .models import (
 )
 from .scheduler import Priority, RequestScheduler, default_scheduler
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "ENV_BASE_URL",
-    "Health",
-    "HealthState",
-    "RentNumberClient",
-    "base_url_from_env",
-    "mask_key",
-]
-
-DEFAULT_BASE_URL = "https://v2.rentnumber.net/api/v1"
-ENV_BASE_URL = "RENTNUMBER_BASE_URL"
+__all__ = ["Health", "HealthState", "RentNumberClient"]
 
 #: A `Retry-After` longer than this is not waited out by an automatic retry (the error
 #: goes to the caller instead), and pauses the scheduler for at most this long.
@@ -85,22 +80,6 @@ HealthListener = Callable[["Health"], None]
 
 #: Transport errors after which the request certainly never left this machine.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def base_url_from_env(flag: str | None = None) -> str:
-    """The base URL to use: the command-line flag, else `RENTNUMBER_BASE_URL`, else the
-    public API. Blank values count as unset; a trailing slash is dropped."""
-    for candidate in (flag, os.environ.get(ENV_BASE_URL)):
-        if candidate and candidate.strip():
-            return candidate.strip().rstrip("/")
-    return DEFAULT_BASE_URL
-
-
-def mask_key(key: str) -> str:
-    """A key shown safely, e.g. `rn_…c4f2` (short keys reveal nothing)."""
-    if len(key) >= 12:
-        return f"{key[:3]}…{key[-4:]}"
-    return "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +140,7 @@ class RentNumberClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         allow_insecure_http: bool = False,
     ) -> None:
-        self._base_url = _check_base_url(base_url)
+        self._base_url = parse_base_url(base_url)
         #: The user explicitly allowed sending the key over plain HTTP to a host that is
         #: not this machine (`--allow-insecure-http`); the app keeps a warning on screen.
         self.allow_insecure_http = allow_insecure_http
@@ -234,7 +213,7 @@ class RentNumberClient:
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 # A loopback sandbox must not be sent through an environment proxy.
-                trust_env=not _is_loopback(httpx.URL(self.base_url).host),
+                trust_env=not is_loopback_host(httpx.URL(self.base_url).host),
             )
         return self._http
 
@@ -400,29 +379,25 @@ class RentNumberClient:
                 f"No API key is set — {call.endpoint} needs one. Add your RentNumber "
                 f"API key (from the API Key page) to continue."
             )
-        if not (self._api_key.isascii() and self._api_key.isprintable()):
-            raise Unauthorized(
-                "The API key contains characters that cannot be sent in a header; "
-                "paste it again from the API Key page."
-            )
-        if not self._key_may_travel():
-            host = httpx.URL(self.base_url).host
-            raise InsecureTransport(
-                f"Refusing to send the API key over plain HTTP to {host}: use an https:// "
-                f"base URL (plain HTTP is allowed only to this machine, unless "
-                f"--allow-insecure-http is given)."
-            )
+        problem = key_problem(self._api_key)
+        if problem is not None:
+            raise Unauthorized(f"{problem} Paste it again from the API Key page.")
+        refusal = self._transport_refusal()
+        if refusal is not None:
+            raise InsecureTransport(refusal)
         return _KeyAuth(self._api_key)
 
     def _uses_sockets(self) -> bool:
         return self._transport is None or isinstance(self._transport, httpx.AsyncHTTPTransport)
 
-    def _key_may_travel(self) -> bool:
-        url = httpx.URL(self.base_url)
-        if url.scheme == "https" or _is_loopback(url.host) or self.allow_insecure_http:
-            return True
-        # A custom transport that is not a socket transport (ASGI, mock) stays in-process.
-        return not self._uses_sockets()
+    def _transport_refusal(self) -> str | None:
+        """Why the key may not travel to the base URL (the one rule,
+        `transport.check_transport`), or None. A custom transport that is not a socket
+        transport (ASGI, mock) stays in-process, so the key never leaves the program."""
+        if not self._uses_sockets():
+            return None
+        check = check_transport(self.base_url, self.allow_insecure_http)
+        return None if check.ok else check.explanation
 
     def _retry_delay(self, call: _Call, error: ApiError, retries: int) -> float | None:
         """Seconds to wait before retrying, or None if this error is final."""
@@ -435,7 +410,7 @@ class RentNumberClient:
         )
         if not (call.retryable and retryable_error and retries < self.max_retries):
             return None
-        delay = self.backoff * (2**retries) * (0.5 + self._random())
+        delay = self.backoff * (2.0**retries) * (0.5 + self._random())
         if isinstance(error, Throttled) and error.retry_after is not None:
             if error.retry_after > MAX_RETRY_AFTER:
                 return None
@@ -658,26 +633,6 @@ def _require_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int")
     return value
-
-
-def _check_base_url(base_url: str) -> str:
-    url_text = base_url.strip().rstrip("/")
-    try:
-        url = httpx.URL(url_text)
-    except Exception:
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"Not a usable base URL: {url_text!r} (expected https://host/api/v1)")
-    return url_text
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _host(base_url: str) -> str:

@@ -6,8 +6,10 @@ Each error carries `message`, a sentence a person can act on. Server text (the J
 
 from __future__ import annotations
 
+from rentnumber_tui.user_error import UserFacingError
 
-class ApiError(Exception):
+
+class ApiError(UserFacingError):
     """Base of every failure the client reports; nothing else escapes the client."""
 
     #: Whether a safe (GET) request may be retried after this error.
@@ -21,7 +23,6 @@ class ApiError(Exception):
         server_text: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.status_code = status_code
         self.server_text = server_text
 
@@ -57,8 +58,15 @@ class Throttled(ApiError):
 
     transient = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        server_text: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, server_text=server_text)
         self.retry_after = retry_after
 
 

@@ -231,38 +231,43 @@ class FieldReader:
             raise self._wrong(name, value, expected)
         return result
 
+    def _required(self, name: str, expected: str, convert: Callable[[Any], T | None]) -> T:
+        """A field that must be present and usable (never None)."""
+        result = self._typed(name, expected, convert)
+        if result is None:  # never: _typed raises for a missing or unusable value
+            raise self._missing(name)
+        return result
+
     def string(self, name: str, *, allow_empty: bool = True) -> str:
         def convert(v: Any) -> str | None:
             return v if isinstance(v, str) and (allow_empty or v.strip()) else None
 
         expected = "text" if allow_empty else "non-empty text"
-        return self._typed(name, expected, convert)  # type: ignore[return-value]
+        return self._required(name, expected, convert)
 
     def optional_string(self, name: str) -> str | None:
         return self._typed(name, "text or null", _as_str, optional=True)
 
     def integer(self, name: str) -> int:
-        return self._typed(name, "a whole number", _as_int)  # type: ignore[return-value]
+        return self._required(name, "a whole number", _as_int)
 
     def money(self, name: str) -> Decimal:
-        return self._typed(name, "an amount", _as_money)  # type: ignore[return-value]
+        return self._required(name, "an amount", _as_money)
 
     def optional_money(self, name: str) -> Decimal | None:
         return self._typed(name, "an amount or null", _as_money, optional=True)
 
     def boolean(self, name: str) -> bool:
-        return self._typed(  # type: ignore[return-value]
-            name, "true or false", lambda v: v if isinstance(v, bool) else None
-        )
+        return self._required(name, "true or false", lambda v: v if isinstance(v, bool) else None)
 
     def timestamp(self, name: str) -> datetime:
-        return self._typed(name, "a timestamp", _as_timestamp)  # type: ignore[return-value]
+        return self._required(name, "a timestamp", _as_timestamp)
 
     def status(self, name: str = "status") -> RentalStatus:
         def convert(v: Any) -> RentalStatus | None:
             return RentalStatus(v) if isinstance(v, str) and v.strip() else None
 
-        return self._typed(name, "a status", convert)  # type: ignore[return-value]
+        return self._required(name, "a status", convert)
 
     def code(self, name: str) -> str | None:
         """An SMS code: text, or null/absent before an SMS. A bare JSON integer is
@@ -271,12 +276,12 @@ class FieldReader:
 
     def items(self, name: str) -> list[FieldReader]:
         """A list of objects, each read with its place ("data[3]") in messages."""
-        value = self._typed(name, "a list", lambda v: v if isinstance(v, list) else None)
+        value = self._required(name, "a list", lambda v: v if isinstance(v, list) else None)
         place = self._name(name)
         return [FieldReader(item, self.endpoint, f"{place}[{i}]") for i, item in enumerate(value)]
 
     def nested(self, name: str) -> FieldReader:
-        value = self._typed(name, "an object", lambda v: v if isinstance(v, dict) else None)
+        value = self._required(name, "an object", lambda v: v if isinstance(v, dict) else None)
         return FieldReader(value, self.endpoint, self._name(name))
 
 

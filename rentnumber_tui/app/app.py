@@ -10,14 +10,17 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.theme import Theme
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Balance, Country, Service
 from rentnumber_tui.app.messages import AccountStatus
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
+from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.backend import Backend
 from rentnumber_tui.core.events import (
     AuthLost,
@@ -32,6 +35,7 @@ from rentnumber_tui.core.events import (
 )
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
+from rentnumber_tui.user_error import message_of
 
 #: Seconds before loading the catalog again after it failed.
 CATALOG_RETRY = 10.0
@@ -44,7 +48,7 @@ def stylesheet() -> Path:
     return installed if installed.exists() else package.parent / "styles.tcss"
 
 
-class RentNumberApp(App[None]):
+class RentNumberApp(ReportsWorkerFailures, App[None]):
     CSS_PATH = stylesheet()
     TITLE = "rentnumber-tui"
     BINDINGS = [
@@ -155,7 +159,7 @@ class RentNumberApp(App[None]):
     def on_unmount(self) -> None:
         self.backend.stop()
 
-    def _remember_theme(self, theme) -> None:
+    def _remember_theme(self, theme: Theme) -> None:
         """The user picked a theme (command palette): write it to the settings file."""
         if self.options.save_theme is not None and theme.name != self._saved_theme:
             self._saved_theme = theme.name
@@ -169,7 +173,7 @@ class RentNumberApp(App[None]):
             await asyncio.to_thread(self.options.save_theme, name)
         except Exception as error:
             self.notify(
-                getattr(error, "message", None) or str(error),
+                message_of(error),
                 title="Could not remember the theme",
                 severity="warning",
                 markup=False,
@@ -428,16 +432,16 @@ class RentNumberApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.help_lines()))
 
-    def help_lines(self):
+    def help_lines(self) -> list[Content]:
         from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
         from rentnumber_tui.app.screens.countries import CountriesScreen
-        from rentnumber_tui.app.screens.help import key_lines
+        from rentnumber_tui.app.screens.help import Section, key_lines
         from rentnumber_tui.app.screens.history import HistoryScreen
         from rentnumber_tui.app.screens.prices import PricesScreen
         from rentnumber_tui.app.screens.rentals import RentalsScreen
         from rentnumber_tui.app.widgets.offer_table import OfferTable
 
-        sections = [
+        sections: list[Section] = [
             ("Everywhere", RentNumberApp),
             ("Services and countries: type to filter, ↑/↓ to move, Enter to open", CountriesScreen),
             ("Price table", PricesScreen),
@@ -449,7 +453,7 @@ class RentNumberApp(App[None]):
         ]
         return key_lines(sections, self.get_key_display)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield SystemCommand(
             "Live rentals", "Every active rental, its code and actions (F2)", self.action_rentals
         )

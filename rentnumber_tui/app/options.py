@@ -11,14 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rentnumber_tui.user_error import UserFacingError
 
-class KeyStorageError(Exception):
+
+class KeyStorageError(UserFacingError):
     """Storing or removing the key failed. `message` is a sentence for the user; it
     never contains the key."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ConsentNeeded(KeyStorageError):

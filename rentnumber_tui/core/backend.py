@@ -25,7 +25,6 @@ from rentnumber_tui.api.models import (
     Country,
     Offer,
     PriceList,
-    RentalState,
     Service,
     ServiceRef,
 )
@@ -46,6 +45,7 @@ from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rentals import RentalLabels, TrackedRental
 from rentnumber_tui.core.store import Purchase, Store
 from rentnumber_tui.core.text import safe_text
+from rentnumber_tui.user_error import UserFacingError
 
 if TYPE_CHECKING:  # httpx is imported on the backend thread, off the first frame's path
     from rentnumber_tui.api.client import RentNumberClient
@@ -63,31 +63,19 @@ BALANCE_SETTLE = 2.0
 MAX_MESSAGE = 500
 
 
-class RentBlocked(Exception):
+class RentBlocked(UserFacingError):
     """A rent cannot start now: one is in flight, or an earlier outcome is unresolved."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
-
-class RentFailedSafely(Exception):
+class RentFailedSafely(UserFacingError):
     """The rent's outcome was unknown, and the account shows no new rental: nothing was
     bought, so trying again is safe."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
-
-class RentStillUnknown(Exception):
+class RentStillUnknown(UserFacingError):
     """The rent's outcome is unknown and could not be checked yet (the server is not
     answering). Renting stays locked; the backend keeps checking and reports the result
     with a `PurchaseResolved` event."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Backend:
@@ -215,7 +203,7 @@ class Backend:
         future = asyncio.wrap_future(self.submit(coro))
         try:
             return await (asyncio.shield(future) if shield else future)
-        except (ApiError, RentBlocked, RentFailedSafely, RentStillUnknown) as error:
+        except UserFacingError as error:
             _cleaned(error)
             raise
 
@@ -399,8 +387,8 @@ class Backend:
             # nothing is sent (an absurd price is never paid, whatever the server says).
             why = "is out of stock" if offer.stock <= 0 else "has no valid price"
             raise RentBlocked(f"This offer {why}; it cannot be rented.")
-        if (why := self.renting_locked) is not None:
-            raise RentBlocked(why)
+        if (locked := self.renting_locked) is not None:
+            raise RentBlocked(locked)
         self._renting = True
         try:
             started = self.server_now()
@@ -510,10 +498,10 @@ class Backend:
             if self._unresolved:
                 await asyncio.sleep(self._reconcile_retry)
 
-    async def cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental]:
+    async def cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental | None]:
         return await self._call(self._cancel(rental_id), shield=True)
 
-    async def _cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental]:
+    async def _cancel(self, rental_id: int) -> tuple[CancelResult, TrackedRental | None]:
         result = await self._client.cancel(rental_id)
         with self._lock:
             current = self._rentals.get(rental_id)
@@ -534,15 +522,12 @@ class Backend:
         if result.refunded:
             self._adjust_locally(result.amount)
         self._spawn(self._quiet_balance())
-        return result, rental  # type: ignore[return-value]
+        return result, rental
 
     async def refresh_rental(self, rental_id: int) -> None:
         """Poll one rental now, ahead of background polls."""
         assert self.poller is not None
         await self._call(self.poller.poll_once(rental_id, Priority.USER))
-
-    async def rental_state(self, rental_id: int) -> RentalState:
-        return await self._call(self._client.rental(rental_id, priority=Priority.USER))
 
     async def history(self) -> list[TrackedRental]:
         """The account's rentals: the server's last 100 merged into everything seen
@@ -651,13 +636,9 @@ def clean_message(message: str) -> str:
     return safe_text(message, max_length=MAX_MESSAGE)
 
 
-def _cleaned(error: Exception) -> None:
+def _cleaned(error: UserFacingError) -> None:
     """`error` with its message (and the server's own text) made safe to show, in place:
     every error the UI receives from the backend has been through here."""
-    message = getattr(error, "message", None)
-    if isinstance(message, str):
-        error.message = clean_message(message)  # type: ignore[attr-defined]
-        error.args = (error.message,)  # type: ignore[attr-defined]
-    server_text = getattr(error, "server_text", None)
-    if isinstance(server_text, str):
-        error.server_text = safe_text(server_text, max_length=MAX_MESSAGE)  # type: ignore[attr-defined]
+    error.message = clean_message(error.message)
+    if isinstance(error, ApiError) and error.server_text is not None:
+        error.server_text = safe_text(error.server_text, max_length=MAX_MESSAGE)

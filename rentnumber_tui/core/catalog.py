@@ -4,15 +4,19 @@ at once and refreshes them in the background."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from rentnumber_tui.api.models import Country, Service
 from rentnumber_tui.core.store import Store
 
 SERVICES = "services"
 COUNTRIES = "countries"
+
+T = TypeVar("T")
 
 
 def dump_services(services: tuple[Service, ...]) -> str:
@@ -49,7 +53,7 @@ def cached_countries(store: Store) -> tuple[tuple[Country, ...], datetime] | Non
     return _cached(store, COUNTRIES, load_countries)
 
 
-def _cached(store, name, load):
+def _cached(store: Store, name: str, load: Callable[[str], T]) -> tuple[T, datetime] | None:
     try:
         entry = store.get_catalog(name)
         if entry is None:

@@ -152,7 +152,7 @@ class Poller:
         scheduler still holds the ceiling). Failures back off from now."""
         interval = self.interval_for(entry.rental)
         if entry.failures:
-            due = now + min(MAX_BACKOFF, interval * 2**entry.failures)
+            due = now + min(MAX_BACKOFF, interval * 2.0**entry.failures)
         else:
             due = max(now, (now if started is None else started) + interval)
         left = entry.rental.seconds_left(self._server_now())

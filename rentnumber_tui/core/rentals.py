@@ -41,6 +41,9 @@ class TrackedRental:
     code_seen_at: datetime | None = None
     #: Why the rental is no longer followed although its status is not final.
     problem: str | None = None
+    #: Codes this rental showed before the current one, oldest first (a later SMS
+    #: replaces the code; the person may still need the first).
+    earlier_codes: tuple[str, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -81,6 +84,9 @@ class TrackedRental:
         code = state.code if state.code else self.code
         sms = state.sms if state.sms else self.sms
         new_code = bool(state.code) and (state.code, state.sms) != (self.code, self.sms)
+        earlier = self.earlier_codes
+        if new_code and self.code and state.code != self.code and self.code not in earlier:
+            earlier = (*earlier, self.code)
         return replace(
             self,
             phone=state.phone or self.phone,
@@ -92,6 +98,7 @@ class TrackedRental:
             expires_at=state.expires_at,
             code_seen_at=seen_at if new_code else self.code_seen_at,
             problem=None,
+            earlier_codes=earlier,
         )
 
     def with_history(self, entry: HistoryEntry) -> TrackedRental:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.core.rentals import RentalLabels, TrackedRental
+from rentnumber_tui.user_error import UserFacingError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalog (
@@ -50,12 +52,8 @@ CREATE TABLE IF NOT EXISTS purchases (
 """
 
 
-class StoreError(Exception):
+class StoreError(UserFacingError):
     """The local store cannot be opened or written; `message` says where and why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +110,14 @@ class Store:
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
         with self._lock:
             try:
                 return self._db.execute(sql, params)
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot write the local store {self.path}: {exc}") from exc
 
-    def _read(self, sql: str, params: tuple) -> list[tuple]:
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
@@ -189,7 +187,7 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot write the local store {self.path}: {exc}") from exc
 
-    def _transaction(self):
+    def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
     def load_rentals(
@@ -209,7 +207,25 @@ class Store:
         sql += " ORDER BY COALESCE(created_at, first_seen) DESC, rental_id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_rental_from_row(row) for row in self._read(sql, (self.account,))]
+        rentals = [_rental_from_row(row) for row in self._read(sql, (self.account,))]
+        return self._with_earlier_codes(rentals)
+
+    def _with_earlier_codes(self, rentals: list[TrackedRental]) -> list[TrackedRental]:
+        """Attach the codes each rental showed before its current one."""
+        seen: dict[int, list[str]] = {}
+        rows = self._read(
+            "SELECT rental_id, code FROM codes WHERE account=? ORDER BY seen_at, rowid",
+            (self.account,),
+        )
+        for rental_id, code in rows:
+            codes = seen.setdefault(rental_id, [])
+            if code not in codes:
+                codes.append(code)
+        out = []
+        for rental in rentals:
+            earlier = tuple(c for c in seen.get(rental.rental_id, ()) if c != rental.code)
+            out.append(replace(rental, earlier_codes=earlier) if earlier else rental)
+        return out
 
     def codes_of(self, rental_id: int) -> list[tuple[str, str, datetime]]:
         rows = self._read(
@@ -287,11 +303,11 @@ class _Transaction:
     def __enter__(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _rental_from_row(row: tuple) -> TrackedRental:
+def _rental_from_row(row: tuple[Any, ...]) -> TrackedRental:
     return TrackedRental(
         rental_id=row[0],
         phone=row[1],

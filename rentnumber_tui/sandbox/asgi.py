@@ -470,7 +470,7 @@ def _match(parts: list[str]) -> tuple[str, Handler, tuple[str, ...]] | None:
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return value.decode("latin-1").strip()
+            return str(value.decode("latin-1")).strip()
     return None
 
 
@@ -495,7 +495,8 @@ def _pricing_id(scope: Scope, body: bytes) -> int:
             value = parsed.get("pricing_id")
     else:
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        value = (form.get("pricing_id") or [None])[0]
+        values = form.get("pricing_id")
+        value = values[0] if values else None
     if value is None or (isinstance(value, str) and not value.strip()):
         raise SandboxError(400, "pricing_id is required")
     if isinstance(value, bool):

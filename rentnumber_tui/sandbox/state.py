@@ -384,8 +384,8 @@ class SandboxState:
 
     # -- the lifecycle (call with the lock held) --------------------------------------
 
-    def _settle_account(self, key: str, now: datetime) -> None:
-        for rental_id in self._by_account.get(key, []):
+    def _settle_account(self, key: str | None, now: datetime) -> None:
+        for rental_id in self._by_account.get(key or "", []):
             self._settle(self._rentals[rental_id], now)
 
     def _settle(self, rental: _Rental, now: datetime) -> None:

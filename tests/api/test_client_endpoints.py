@@ -10,13 +10,11 @@ import httpx
 import pytest
 
 from rentnumber_tui.api import (
-    DEFAULT_BASE_URL,
     InsecureTransport,
     Priority,
     RentalStatus,
     RentNumberClient,
     Unauthorized,
-    base_url_from_env,
 )
 
 from .conftest import API_KEY, BASE_URL, respond
@@ -206,6 +204,12 @@ async def test_key_with_control_characters_is_refused_locally(make_client) -> No
         ("http://127.0.0.1:8080/api/v1", "socket", True),
         ("http://localhost:8080/api/v1", "socket", True),
         ("http://[::1]:8080/api/v1", "socket", True),
+        # The edge cases where the client and the settings check used to disagree.
+        ("http://[::ffff:127.0.0.1]:8080/api/v1", "socket", True),
+        ("http://2130706433:8080/api/v1", "socket", True),
+        ("http://127.1:8080/api/v1", "socket", True),
+        ("http://foo.localhost:8080/api/v1", "socket", False),
+        ("http://[::ffff:10.0.0.1]:8080/api/v1", "socket", False),
         ("https://api.example.test/api/v1", "socket", True),
         ("http://sandbox/api/v1", "in-process", True),
     ],
@@ -283,18 +287,9 @@ async def test_client_reopens_after_aclose(make_client) -> None:
     assert rec.count == 2
 
 
-def test_base_url_from_env(monkeypatch) -> None:
-    monkeypatch.delenv("RENTNUMBER_BASE_URL", raising=False)
-    assert base_url_from_env(None) == DEFAULT_BASE_URL == "https://v2.rentnumber.net/api/v1"
-    monkeypatch.setenv("RENTNUMBER_BASE_URL", "http://127.0.0.1:9000/api/v1/")
-    assert base_url_from_env(None) == "http://127.0.0.1:9000/api/v1"
-    assert base_url_from_env("https://flag.example/api/v1") == "https://flag.example/api/v1"
-    assert base_url_from_env("  ") == "http://127.0.0.1:9000/api/v1"
-    monkeypatch.setenv("RENTNUMBER_BASE_URL", "")
-    assert base_url_from_env(None) == DEFAULT_BASE_URL
-
-
-@pytest.mark.parametrize("bad", ["", "ftp://x/api", "not a url", "https://"])
+@pytest.mark.parametrize(
+    "bad", ["", "ftp://x/api", "not a url", "https://", "https://h/api?x=1", "https://u:p@h/"]
+)
 def test_unusable_base_url_is_refused_at_construction(bad: str) -> None:
     with pytest.raises(ValueError):
         RentNumberClient(API_KEY, bad)

@@ -7,7 +7,6 @@ import pytest
 
 from rentnumber_tui import locations
 from rentnumber_tui.config import (
-    DEFAULT_BASE_URL,
     ConfigError,
     Settings,
     load_settings,
@@ -15,6 +14,7 @@ from rentnumber_tui.config import (
     resolve_base_url,
     save_theme,
 )
+from rentnumber_tui.transport import DEFAULT_BASE_URL, BaseUrlError
 
 FULL = """\
 base_url = "https://api.example.net/api/v1/"
@@ -243,7 +243,14 @@ def test_base_url_precedence(cfg: Path, monkeypatch):
     assert resolve_base_url(settings, "https://flag.example.com/v1") == (
         "https://flag.example.com/v1"
     )
-    assert resolve_base_url(settings, "  ") == "https://env.example.com/v1"
+    # An empty flag is a mistake, never a silent fall-back to the production address.
+    with pytest.raises(BaseUrlError, match=r"^--base-url is empty"):
+        resolve_base_url(settings, "  ")
+    monkeypatch.setenv("RENTNUMBER_BASE_URL", "")  # an empty variable counts as unset
+    assert resolve_base_url(settings) == "https://file.example.com/v1"
+    monkeypatch.setenv("RENTNUMBER_BASE_URL", "https://env.example.com/v1#frag")
+    with pytest.raises(BaseUrlError, match=r"^RENTNUMBER_BASE_URL must be .* without a query"):
+        resolve_base_url(settings)
 
 
 # --------------------------------------------------------------------------- save_theme

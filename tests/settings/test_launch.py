@@ -69,7 +69,7 @@ def test_allow_insecure_http_reaches_the_client_and_the_screen(monkeypatch):
     assert options.insecure_transport in options.warnings  # and a start-up notification
     client = backend._client_factory()
     assert client.allow_insecure_http and client.has_key
-    assert client._key_may_travel()
+    assert client._transport_refusal() is None
 
 
 def test_allow_insecure_http_from_the_settings_file(monkeypatch):

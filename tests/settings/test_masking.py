@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import logging
+import asyncio
 
+import httpx
 import pytest
 
-from rentnumber_tui.masking import (
-    RedactingFilter,
-    SecretKey,
-    forget_secret,
-    mask_key,
-    redact,
-    register_secret,
-)
+from rentnumber_tui import masking
+from rentnumber_tui.api import RentNumberClient, RequestScheduler, Unauthorized
+from rentnumber_tui.credentials import InvalidKey, normalize_key
+from rentnumber_tui.masking import SecretKey, key_problem, mask_key, redact, register_secret
 
 KEY = "rn_5d41402abc4b2a76b9719d911017c4f2"
 
@@ -25,6 +22,7 @@ KEY = "rn_5d41402abc4b2a76b9719d911017c4f2"
         ("abcdefghijklmnopqrstuvwxyz", "abc…wxyz"),
         ("_abcdefghijklmnopwxyz", "_ab…wxyz"),
         ("rn_0123456789a", "…"),  # only 7 hidden: too short to show anything
+        ("rn_abcdefgh1", "…"),  # 12 characters: the client once showed rn_…fgh1
         ("rn_0123456789ab", "rn_…89ab"),  # 8 hidden
         ("short", "…"),
         ("", "…"),
@@ -62,40 +60,86 @@ def test_redact_replaces_every_occurrence_longest_first():
     assert "prefix rn_5d41 stays" in out
 
 
-def test_redact_uses_registered_secrets_by_default():
+def test_redact_uses_registered_secrets_by_default(monkeypatch):
+    monkeypatch.setattr(masking, "_registered", set())
     secret = "rn_registered_only_0123456789abcd"
-    register_secret(secret)
-    try:
-        assert secret not in redact(f"oops {secret}")
-    finally:
-        forget_secret(secret)
     assert secret in redact(f"oops {secret}")
+    register_secret(secret)
+    assert secret not in redact(f"oops {secret}")
 
 
-def test_redacting_filter_masks_messages_args_and_tracebacks():
-    records: list[logging.LogRecord] = []
+@pytest.mark.parametrize("key", [KEY, "rn_abcdefgh1", "rn_0123456789ab", "x" * 40])
+def test_the_client_masks_an_echoed_key_with_the_same_rule(key):
+    """A server that quotes the key back gets it masked exactly as the screen masks it."""
 
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record)
-            self.format(record)
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"success": False, "error": f"bad key {key}"})
 
-    handler = Collect()
-    handler.addFilter(RedactingFilter([KEY]))
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("tests.settings.redact")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        logger.warning("sending %s to %s", KEY, "server")
+    async def ask() -> Unauthorized:
+        client = RentNumberClient(
+            key,
+            "https://api.test/api/v1",
+            transport=httpx.MockTransport(echo),
+            scheduler=RequestScheduler(100),
+        )
+        with pytest.raises(Unauthorized) as info:
+            await client.balance()
+        await client.aclose()
+        return info.value
+
+    error = asyncio.run(ask())
+    assert key not in error.message and key not in (error.server_text or "")
+    assert f"bad key {mask_key(key)}" in (error.server_text or "")
+
+
+#: (text, accepted): one rule for the login screen, key storage and the client.
+KEY_TEXTS = [
+    (KEY, True),
+    ("rn_abc", True),
+    ("x" * 512, True),
+    ("x" * 513, False),
+    ("", False),
+    ("rn_abc def", False),
+    ("rn_abc\x00def", False),
+    ("rn_abc\ndef", False),
+    ("rn_abcé", False),
+    ("rn_abc\u200bdef", False),
+]
+
+
+@pytest.mark.parametrize(("text", "accepted"), KEY_TEXTS)
+def test_one_rule_for_what_a_key_may_look_like(text, accepted):
+    assert (key_problem(text) is None) is accepted
+    if accepted:
+        assert normalize_key(f"  {text}\n") == text
+    else:
+        with pytest.raises(InvalidKey) as info:
+            normalize_key(text)
+        assert info.value.message == key_problem(text.strip()) or not text.strip()
+        assert text not in info.value.message or not text
+
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"success": True, "balance": 1, "currency": "NGN"})
+
+    async def ask() -> None:
+        client = RentNumberClient(
+            text,
+            "https://api.test/api/v1",
+            transport=httpx.MockTransport(record),
+            scheduler=RequestScheduler(100),
+        )
         try:
-            raise ValueError(f"bad header {KEY}")
-        except ValueError:
-            logger.exception("request failed")
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
-    text = "\n".join(handler.format(r) for r in records)
-    assert "sending rn_…c4f2 to server" in text
-    assert "bad header rn_…c4f2" in text
-    assert KEY not in text
+            await client.balance()
+        finally:
+            await client.aclose()
+
+    if accepted:
+        asyncio.run(ask())
+        assert len(sent) == 1
+    else:
+        with pytest.raises(Unauthorized):
+            asyncio.run(ask())
+        assert sent == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
@@ -10,13 +12,14 @@ from textual.widgets import Footer
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.rentals_bar import RentalsBar
 from rentnumber_tui.app.widgets.topbar import TopBar
 from rentnumber_tui.core.text import safe_text
 
 
-class AppScreen(Screen[None]):
+class AppScreen(AppNode, Screen[None]):
     #: Shown at the left of the top bar.
     TITLE_TEXT = "RentNumber"
     #: The live rentals bar; the rentals screen shows them in full instead.
@@ -57,7 +60,7 @@ class RetryingScreen(AppScreen):
         raise NotImplementedError
 
     def on_mount(self) -> None:
-        self.app.account_signal.subscribe(self, self._connection_changed)  # type: ignore[attr-defined]
+        self.app.account_signal.subscribe(self, self._connection_changed)
 
     def _connection_changed(self, status: AccountStatus) -> None:
         # Only a server that did not answer at all counts: after a 502 the next attempt
@@ -106,13 +109,13 @@ class CatalogListScreen(AppScreen):
 
     def on_mount(self) -> None:
         self._refresh_list()
-        self.app.catalog_signal.subscribe(self, lambda _: self._refresh_list())  # type: ignore[attr-defined]
+        self.app.catalog_signal.subscribe(self, lambda _: self._refresh_list())
 
     def _refresh_list(self) -> None:
         entries = getattr(self.app, self.CATALOG)
         if entries is not None:
             self.show_entries(entries)
-        error = self.app.catalog_error  # type: ignore[attr-defined]
+        error = self.app.catalog_error
         listing = self.query_one(FilterList)
         if error:
             listing.set_empty(
@@ -122,5 +125,5 @@ class CatalogListScreen(AppScreen):
         else:
             listing.set_empty(f"Loading {self.CATALOG}…")
 
-    def show_entries(self, entries: tuple) -> None:
+    def show_entries(self, entries: tuple[Any, ...]) -> None:
         raise NotImplementedError

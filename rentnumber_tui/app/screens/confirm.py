@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 from rentnumber_tui.api.errors import ApiError, InsufficientBalance, OutOfStock
 from rentnumber_tui.api.models import Offer, Service
 from rentnumber_tui.app.format import rental_title
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.core.backend import RentBlocked, RentFailedSafely, RentStillUnknown
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
@@ -29,7 +30,7 @@ def _server_says(error: ApiError) -> str:
     return safe_text(error.server_text or error.message, max_length=300)
 
 
-class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
+class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
     """Shows what will be bought and what it leaves in the wallet; rents on Enter/y.
 
     While the request is in flight no key can start another rent or close the dialog:
@@ -94,7 +95,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
 
     def on_mount(self) -> None:
         app = self.app
-        last = app.account_status.balance  # type: ignore[attr-defined]
+        last = app.account_status.balance
         if last is not None:
             self._show_balance(last.amount, last.currency)
         if not self.offer.available:
@@ -112,7 +113,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
     @work(exclusive=True, group="confirm-balance", exit_on_error=False)
     async def fetch_balance(self) -> None:
         try:
-            balance = await self.app.backend.balance()  # type: ignore[attr-defined]
+            balance = await self.app.backend.balance()
         except ApiError as error:
             if self.balance is None:
                 self.query_one("#confirm-balance", Static).update(
@@ -171,7 +172,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
 
     @work(exclusive=True, group="rent", exit_on_error=False)
     async def rent(self) -> None:
-        backend = self.app.backend  # type: ignore[attr-defined]
+        backend = self.app.backend
         try:
             rental = await backend.rent(self.offer, self.service, self.flag)
         except RentBlocked as blocked:
@@ -201,7 +202,7 @@ class ConfirmRentScreen(ModalScreen[TrackedRental | None]):
         self.refresh_bindings()
 
 
-class ConfirmCancelScreen(ModalScreen[bool]):
+class ConfirmCancelScreen(AppNode, ModalScreen[bool]):
     """Says whether cancelling refunds (no SMS yet) or not (an SMS arrived)."""
 
     BINDINGS = [

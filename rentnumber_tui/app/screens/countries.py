@@ -42,7 +42,7 @@ class CountriesScreen(CatalogListScreen):
             prompt=Content.assemble("🌍 ", ("All countries", "bold")),
             keys=("All countries", "*"),
         )
-        default = self.app.options.default_country  # type: ignore[attr-defined]
+        default = self.app.options.default_country
         keep = next(
             (str(c.id) for c in countries if default and c.iso_code.upper() == default.upper()),
             None,
@@ -55,4 +55,4 @@ class CountriesScreen(CatalogListScreen):
     def _open(self, event: FilterList.Chosen) -> None:
         country = None if event.item_id == ALL else self._by_id.get(event.item_id)
         if event.item_id == ALL or country is not None:
-            self.app.open_prices(self.service, country)  # type: ignore[attr-defined]
+            self.app.open_prices(self.service, country)

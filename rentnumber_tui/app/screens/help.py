@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from rentnumber_tui.app.node import AppNode
+
 #: (section title, class whose BINDINGS it lists); filled in by the App.
-Section = tuple[str, type]
+Section = tuple[str, type[DOMNode]]
 
 
-def key_lines(sections: list[Section], key_display) -> list[Content]:
+def key_lines(sections: Sequence[Section], key_display: Callable[[Binding], str]) -> list[Content]:
     lines: list[Content] = []
     for title, owner in sections:
         lines.append(Content.assemble((title, "bold $accent")))
@@ -29,7 +34,7 @@ def key_lines(sections: list[Section], key_display) -> list[Content]:
     return lines
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AppNode, ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "Close help", id="close-help")]
 
     def __init__(self, lines: list[Content]) -> None:
@@ -44,6 +49,3 @@ class HelpScreen(ModalScreen[None]):
                 Content("Every action is also in the command palette (ctrl+p). Esc closes."),
                 classes="dialog-hint",
             )
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)

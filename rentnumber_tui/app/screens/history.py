@@ -52,7 +52,9 @@ class HistoryScreen(RetryingScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(
+            id="history-table", cursor_type="row", zebra_stripes=True
+        )
         table.add_columns(*COLUMNS)
         yield table
         yield Static(id="history-status")
@@ -68,13 +70,13 @@ class HistoryScreen(RetryingScreen):
     async def load(self) -> None:
         status = self.query_one("#history-status", Static)
         table = self.query_one(DataTable)
-        if not self.app.require_key("see the history", then=self.load):  # type: ignore[attr-defined]
+        if not self.app.require_key("see the history", then=self.load):
             status.update(Content("The history needs an API key (F6 to log in)."))
             return
         status.update(Content("Loading history…"))
         table.loading = table.row_count == 0
         try:
-            rentals = await self.app.backend.history()  # type: ignore[attr-defined]
+            rentals = await self.app.backend.history()
         except ApiError as error:
             status.update(self.load_failed("the history", error))
             return

@@ -21,10 +21,12 @@ from textual.widgets import Button, Input, Static
 
 from rentnumber_tui.api.errors import ApiError, Unauthorized
 from rentnumber_tui.api.models import Balance
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.options import ConsentNeeded, KeyStorage, KeyStorageError, StorageInfo
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
-from rentnumber_tui.masking import SecretKey, mask_key, redact
+from rentnumber_tui.masking import SecretKey, key_problem, mask_key, redact
+from rentnumber_tui.user_error import message_of
 
 #: Why the login screen opened, when an action needed a key.
 NEEDED_FOR = "An API key is needed to {purpose}."
@@ -38,21 +40,7 @@ REFUSED = "The server refused this key; nothing was saved."
 State = Literal["input", "checking", "consent", "storing", "applying"]
 
 
-def key_problem(text: str) -> str | None:
-    """Why `text` cannot be an API key (checked before anything is sent), or None."""
-    if not text:
-        return "Paste your API key first."
-    if len(text) > 512:
-        return "That is too long to be an API key."
-    if any(not 33 <= ord(ch) <= 126 for ch in text):
-        return (
-            "That is not an API key: a key is one word of plain ASCII characters, and this "
-            "has spaces, line breaks or other characters in it."
-        )
-    return None
-
-
-class LoginScreen(ModalScreen[bool]):
+class LoginScreen(AppNode, ModalScreen[bool]):
     """Paste a key → `GET /balance` with it → save it → use it. Dismissed with True once
     the app uses the new key, False when cancelled (nothing saved, nothing changed)."""
 
@@ -135,10 +123,10 @@ class LoginScreen(ModalScreen[bool]):
         try:
             info = await asyncio.to_thread(self.storage.describe)
         except Exception as error:  # a misbehaving keyring must not break the screen
-            text = getattr(error, "message", None) or type(error).__name__
-            where.update(Content(f"Stored in: unknown ({text})"))
+            where.update(Content(f"Stored in: unknown ({message_of(error)})"))
             return
         self.storage_info = info
+        text: Content
         if info.needs_consent:
             text = Content.assemble(
                 ("No usable keyring", "bold $warning"),
@@ -204,7 +192,7 @@ class LoginScreen(ModalScreen[bool]):
     async def check(self) -> None:
         key = self._key
         assert key is not None
-        backend = self.app.backend  # type: ignore[attr-defined]
+        backend = self.app.backend
         try:
             balance = await backend.verify_key(key)
         except Unauthorized:
@@ -311,7 +299,7 @@ class LoginScreen(ModalScreen[bool]):
         key, balance = self._key, self._balance
         assert key is not None
         self._set_state("applying")
-        await self.app.backend.use_key(key, balance)  # type: ignore[attr-defined]
+        await self.app.backend.use_key(key, balance)
         self.app.notify(
             f"Logged in with {mask_key(key)} (profile '{self.profile}'); {self.stored_in}.",
             title="API key",
@@ -327,7 +315,7 @@ class LoginScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class LogoutScreen(ModalScreen[bool]):
+class LogoutScreen(AppNode, ModalScreen[bool]):
     """Asks before the stored key is removed."""
 
     BINDINGS = [

@@ -96,7 +96,7 @@ class PricesScreen(RetryingScreen):
         table.loading = first
         status.update(Content("Loading offers…" if first else "Refreshing…"))
         try:
-            price_list = await self.app.backend.prices(  # type: ignore[attr-defined]
+            price_list = await self.app.backend.prices(
                 self.service.slug, self.country.id if self.country else None
             )
         except ApiError as error:
@@ -106,7 +106,7 @@ class PricesScreen(RetryingScreen):
             table.loading = False
         self.loaded_ok()
         self.price_list = price_list
-        flags = {c.id: c.flag for c in self.app.countries or ()}  # type: ignore[attr-defined]
+        flags = {c.id: c.flag for c in self.app.countries or ()}
         building = table.set_offers(price_list.offers, flags=flags)
         if building is not None:  # a huge list is indexed on a thread; the old rows stay
             await building.wait()
@@ -175,17 +175,17 @@ class PricesScreen(RetryingScreen):
     def rent(self, offer: Offer) -> None:
         app = self.app
         # Without a key the login screen opens; once a key is accepted, renting goes on.
-        if not app.require_key("rent a number", then=lambda: self.rent(offer)):  # type: ignore[attr-defined]
+        if not app.require_key("rent a number", then=lambda: self.rent(offer)):
             return
-        locked = app.backend.renting_locked  # type: ignore[attr-defined]
+        locked = app.backend.renting_locked
         if locked:
             self.notify(locked, title="Cannot rent now", severity="warning", markup=False)
             return
-        flag = app.flag_for(offer.country_id)  # type: ignore[attr-defined]
+        flag = app.flag_for(offer.country_id)
 
         def done(rental: TrackedRental | None) -> None:
             if rental is not None:
-                app.open_rentals(select=rental.rental_id)  # type: ignore[attr-defined]
+                app.open_rentals(select=rental.rental_id)
             self.load()  # stock and prices may have changed
 
         app.push_screen(ConfirmRentScreen(offer, self.service, flag), done)

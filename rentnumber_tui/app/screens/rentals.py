@@ -3,6 +3,8 @@ full — its code large, the SMS, copy keys and cancel."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +23,7 @@ from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
 
-def rental_option(rental: TrackedRental, now) -> Option:
+def rental_option(rental: TrackedRental, now: datetime) -> Option:
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=16)
     phone = safe_text(rental.phone, max_length=20)
     if rental.code:
@@ -85,7 +87,7 @@ class RentalsScreen(AppScreen):
             yield self._detail
 
     def on_mount(self) -> None:
-        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())  # type: ignore[attr-defined]
+        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())
         self.set_interval(1.0, self.tick)
         self.redraw()
 
@@ -98,12 +100,12 @@ class RentalsScreen(AppScreen):
         option = self._listing.highlighted_option
         if option is None or option.id is None:
             return None
-        return self.app.rental(int(option.id))  # type: ignore[attr-defined]
+        return self.app.rental(int(option.id))
 
     def redraw(self) -> None:
         app = self.app
-        rentals = app.live_rentals()  # type: ignore[attr-defined]
-        now = app.backend.server_now()  # type: ignore[attr-defined]
+        rentals = app.live_rentals()
+        now = app.backend.server_now()
         listing = self._listing
         keep = self._select
         if keep is None and listing.highlighted_option is not None:
@@ -123,9 +125,9 @@ class RentalsScreen(AppScreen):
     def tick(self) -> None:
         """Once a second: countdowns move."""
         app = self.app
-        now = app.backend.server_now()  # type: ignore[attr-defined]
+        now = app.backend.server_now()
         listing = self._listing
-        for index, rental in enumerate(app.live_rentals()):  # type: ignore[attr-defined]
+        for index, rental in enumerate(app.live_rentals()):
             if index < listing.option_count and not rental.is_final:
                 listing.replace_option_prompt_at_index(index, rental_option(rental, now).prompt)
         self._detail.update_countdown(now)
@@ -137,8 +139,8 @@ class RentalsScreen(AppScreen):
     def _show_detail(self) -> None:
         rental = self.selected
         app = self.app
-        error = app.poll_errors.get(rental.rental_id) if rental else None  # type: ignore[attr-defined]
-        self._detail.show(rental, app.backend.server_now(), error)  # type: ignore[attr-defined]
+        error = app.poll_errors.get(rental.rental_id) if rental else None
+        self._detail.show(rental, app.backend.server_now(), error)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -149,13 +151,13 @@ class RentalsScreen(AppScreen):
             return
         # The clipboard gets what the screen shows: no escape or control character from
         # the server is pasted into a shell.
-        self.app.copy_text(safe_text(rental.code), "code")  # type: ignore[attr-defined]
+        self.app.copy_text(safe_text(rental.code), "code")
 
     def action_copy_number(self) -> None:
         rental = self.selected
         if rental is None:
             return
-        self.app.copy_text(safe_text(rental.phone), "number")  # type: ignore[attr-defined]
+        self.app.copy_text(safe_text(rental.phone), "number")
 
     def action_refresh(self) -> None:
         rental = self.selected
@@ -165,7 +167,7 @@ class RentalsScreen(AppScreen):
     @work(group="rental-refresh", exit_on_error=False)
     async def refresh_rental(self, rental_id: int) -> None:
         try:
-            await self.app.backend.refresh_rental(rental_id)  # type: ignore[attr-defined]
+            await self.app.backend.refresh_rental(rental_id)
         except ApiError as error:
             self.notify(
                 safe_text(error.message, max_length=500),
@@ -195,7 +197,7 @@ class RentalsScreen(AppScreen):
     @work(group="cancel", exit_on_error=False)
     async def cancel(self, rental_id: int) -> None:
         try:
-            result, _ = await self.app.backend.cancel(rental_id)  # type: ignore[attr-defined]
+            result, _ = await self.app.backend.cancel(rental_id)
         except ApiError as error:
             self.notify(
                 safe_text(error.message, max_length=300),

@@ -42,4 +42,4 @@ class ServicesScreen(CatalogListScreen):
     def _open(self, event: FilterList.Chosen) -> None:
         service = self._by_id.get(event.item_id)
         if service is not None:
-            self.app.open_countries(service)  # type: ignore[attr-defined]
+            self.app.open_countries(service)

@@ -87,9 +87,6 @@ class FilterList(Vertical):
         if not self._items:
             self.query_one(".filter-summary", Static).update(Content(text))
 
-    def focus_filter(self) -> None:
-        self.input.focus()
-
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import overload
+from typing import Any, overload
 
 from rich.cells import cell_len
 
@@ -181,7 +181,7 @@ class OfferIndex:
         pause()
         folded_provider = {text: text.casefold() for text in set(provider_text.values())}
         provider_keys = list(map(folded_provider.__getitem__, self._provider_of))
-        self._keys: dict[str, list] = {
+        self._keys: dict[str, list[Any]] = {
             "price": prices,
             "stock": stocks,
             "provider": provider_keys,

@@ -42,6 +42,7 @@ from textual.worker import Worker, get_current_worker
 
 from rentnumber_tui.api.models import Offer
 from rentnumber_tui.app.widgets.offer_index import SORT_COLUMNS, Cells, OfferIndex, OfferView
+from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.text import safe_text
 
 __all__ = ["SORT_COLUMNS", "OfferTable"]
@@ -136,7 +137,20 @@ class _Layout:
         return found
 
 
-class OfferTable(ScrollView, can_focus=True):
+@dataclass
+class _OfferMessage(Message):
+    """What the table's messages share: the offer concerned and the table (`control`,
+    so `@on(OfferTable.Chosen, "#id")` selectors work)."""
+
+    offer: Offer | None
+    offer_table: OfferTable | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def control(self) -> OfferTable | None:
+        return self.offer_table
+
+
+class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
     """Every offer for a service: price, stock, provider, country. Sortable by any column,
     filterable, with a row cursor; only visible rows are ever rendered.
 
@@ -251,38 +265,21 @@ class OfferTable(ScrollView, can_focus=True):
     ASYNC_THRESHOLD: ClassVar[int] = 20_000
 
     @dataclass
-    class Chosen(Message):
+    class Chosen(_OfferMessage):
         """Enter (or a double click) on an offer that can be rented."""
 
         offer: Offer
-        offer_table: OfferTable | None = field(default=None, repr=False, compare=False)
-
-        @property
-        def control(self) -> OfferTable | None:
-            return self.offer_table
 
     @dataclass
-    class Unavailable(Message):
+    class Unavailable(_OfferMessage):
         """Enter (or a double click) on an offer that cannot be rented (no stock, or a
         price that is not positive); the screen says why."""
 
         offer: Offer
-        offer_table: OfferTable | None = field(default=None, repr=False, compare=False)
-
-        @property
-        def control(self) -> OfferTable | None:
-            return self.offer_table
 
     @dataclass
-    class CursorMoved(Message):
+    class CursorMoved(_OfferMessage):
         """The offer under the cursor changed (None: nothing is visible)."""
-
-        offer: Offer | None
-        offer_table: OfferTable | None = field(default=None, repr=False, compare=False)
-
-        @property
-        def control(self) -> OfferTable | None:
-            return self.offer_table
 
     def __init__(
         self,
@@ -317,7 +314,7 @@ class OfferTable(ScrollView, can_focus=True):
         self._reported: Offer | None = None
         self._layout: _Layout | None = None
         self._layout_width = -1
-        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[tuple[bool, bool, bool], Style] = {}
         self._loading_generation = 0
         if offers:
@@ -401,7 +398,6 @@ class OfferTable(ScrollView, can_focus=True):
                 (self._sort_column, self._sort_reverse),
                 self._loading_generation,
             )
-            return
         self._loading_generation = 0
         self._replace_index(OfferIndex(offers, self._flags, self._currency))
         return None
@@ -537,7 +533,7 @@ class OfferTable(ScrollView, can_focus=True):
         if index is None:
             return None
         try:
-            return self._order.index(index)  # type: ignore[attr-defined]
+            return self._order.index(index)
         except ValueError:
             return None
 
@@ -627,7 +623,7 @@ class OfferTable(ScrollView, can_focus=True):
     # -- events -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        super().on_mount()
+        super().on_mount()  # type: ignore[no-untyped-call]  # Textual's is untyped
         self._update_virtual_size()
         self._report_cursor()  # offers given to the constructor: say what is selected
 

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Digits, Static
 
 from rentnumber_tui.app.format import rental_time_left, rental_title, status_label
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -20,7 +21,7 @@ _DIGIT_CHARS = set("0123456789+-^x:ABCDEF$£€()")
 _MAX_DIGITS = 12
 
 
-class RentalDetail(Vertical):
+class RentalDetail(AppNode, Vertical):
     def __init__(self) -> None:
         super().__init__(id="rental-detail")
         self.rental: TrackedRental | None = None
@@ -74,16 +75,18 @@ class RentalDetail(Vertical):
         code_text = self.query_one("#detail-code-text", Static)
         if code is None:
             digits.display = False
-            code_text.update(
-                Content("Waiting for the SMS…" if rental.followed else "No code was received.")
-            )
+            line = Content("Waiting for the SMS…" if rental.followed else "No code was received.")
         elif len(code) <= _MAX_DIGITS and set(code) <= _DIGIT_CHARS:
             digits.display = True
             digits.update(code)
-            code_text.update(Content.assemble(("Code ", "$text-muted"), (code, "bold")))
+            line = Content.assemble(("Code ", "$text-muted"), (code, "bold"))
         else:
             digits.display = False
-            code_text.update(Content.assemble(("Code  ", "$text-muted"), (code, "bold $success")))
+            line = Content.assemble(("Code  ", "$text-muted"), (code, "bold $success"))
+        if code is not None and rental.earlier_codes:
+            earlier = ", ".join(safe_text(c, max_length=24) for c in rental.earlier_codes[-5:])
+            line = Content.assemble(line, ("   earlier: ", "$text-muted"), earlier)
+        code_text.update(line)
         sms = safe_text(rental.sms, max_length=2000, keep_newlines=True) if rental.sms else ""
         self.query_one("#detail-sms", Static).update(
             Content.assemble(("SMS  ", "$text-muted"), sms) if sms else Content("")

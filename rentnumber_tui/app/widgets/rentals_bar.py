@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.content import Content
 from textual.widgets import Static
 
 from rentnumber_tui.app.format import fit_cells, rental_time_left, status_label
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
@@ -13,26 +16,22 @@ from rentnumber_tui.core.text import safe_text
 MAX_LINES = 3
 
 
-class RentalsBar(Static):
+class RentalsBar(AppNode, Static):
     """Hidden while nothing is rented. Redrawn on every rental change and once a second
     for the countdowns."""
 
     def on_mount(self) -> None:
-        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())  # type: ignore[attr-defined]
+        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())
         self.set_interval(1.0, self.redraw)
         self.redraw()
 
     def redraw(self) -> None:
         app = self.app
-        rentals: list[TrackedRental] = [
-            r
-            for r in app.live_rentals()
-            if not r.is_final  # type: ignore[attr-defined]
-        ]
+        rentals: list[TrackedRental] = [r for r in app.live_rentals() if not r.is_final]
         self.display = bool(rentals)
         if not rentals:
             return
-        now = app.backend.server_now()  # type: ignore[attr-defined]
+        now = app.backend.server_now()
         lines = [_line(rental, now) for rental in rentals[:MAX_LINES]]
         more = len(rentals) - MAX_LINES
         if more > 0:
@@ -40,7 +39,7 @@ class RentalsBar(Static):
         self.update(Content("\n").join(lines))
 
 
-def _line(rental: TrackedRental, now) -> Content:
+def _line(rental: TrackedRental, now: datetime) -> Content:
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=18)
     phone = safe_text(rental.phone, max_length=20)
     left = rental_time_left(rental, now)

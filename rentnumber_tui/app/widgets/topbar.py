@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
 
@@ -19,7 +20,7 @@ _CONNECTION = {
 }
 
 
-class TopBar(Horizontal):
+class TopBar(AppNode, Horizontal):
     """Subscribes to the App's account signal; polls the request budget twice a second
     (a cheap read of two integers)."""
 
@@ -43,11 +44,11 @@ class TopBar(Horizontal):
     def on_mount(self) -> None:
         app = self.app
         # --allow-insecure-http to a remote host: a warning that never goes away.
-        insecure = app.options.insecure_transport  # type: ignore[attr-defined]
+        insecure = app.options.insecure_transport
         self._insecure.display = bool(insecure)
         self._insecure.tooltip = Content(safe_text(insecure)) if insecure else None
-        self._show_status(app.account_status)  # type: ignore[attr-defined]
-        app.account_signal.subscribe(self, self._show_status)  # type: ignore[attr-defined]
+        self._show_status(app.account_status)
+        app.account_signal.subscribe(self, self._show_status)
         self._show_budget()
         self.set_interval(0.5, self._show_budget)
 
@@ -67,7 +68,7 @@ class TopBar(Horizontal):
         connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
 
     def _show_budget(self) -> None:
-        in_window, waiting, ceiling = self.app.backend.request_stats()  # type: ignore[attr-defined]
+        in_window, waiting, ceiling = self.app.backend.request_stats()
         text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
