@@ -41,3 +41,20 @@ def test_sandbox_imports_nothing_from_the_client():
 def test_cli_does_not_import_the_app_for_version():
     loaded = modules_after("from rentnumber_tui.__main__ import main; main(['--version'])")
     assert "textual" not in loaded and "httpx" not in loaded
+
+
+def test_tests_share_helpers_through_helper_modules_not_test_modules():
+    """A test module is not a library: importing one runs (and collects) its tests
+    twice. Shared steps live in helper modules (helpers.py, conftest.py, waiting.py)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("from", "import"):
+                module = words[1]
+                if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_"):
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []

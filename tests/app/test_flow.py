@@ -9,7 +9,7 @@ from decimal import Decimal
 from textual.widgets import DataTable, Digits
 
 from rentnumber_tui.api.models import RentalStatus
-from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.prices import PricesScreen
@@ -18,58 +18,8 @@ from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.sandbox import DEMO_API_KEY
+from tests.app.helpers import START, open_confirmation, open_prices, record_notes, rent_cursor_offer
 from tests.core.waiting import wait_until
-
-START = Decimal("25000.00")
-
-
-async def open_prices(app, pilot, service: str = "whats", country: str = "ng") -> OfferTable:
-    await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services screen")
-    services = app.screen.query_one(FilterList)
-    await wait_until(lambda: services.shown, what="services listed")
-    await pilot.press(*service)
-    await pilot.press("enter")
-    await wait_until(lambda: isinstance(app.screen, CountriesScreen), what="countries")
-    countries = app.screen.query_one(FilterList)
-    await wait_until(lambda: countries.shown, what="countries listed")
-    await pilot.press(*country)
-    await pilot.press("enter")
-    await wait_until(lambda: isinstance(app.screen, PricesScreen), what="prices")
-    table = app.screen.query_one(OfferTable)
-    await wait_until(lambda: table.row_count > 0, what="offers")
-    return table
-
-
-def record_notes(app, monkeypatch) -> list[str]:
-    """Every notification's text, as the app sends it (toasts still show)."""
-    notes: list[str] = []
-    real_notify = app.notify
-    monkeypatch.setattr(
-        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
-    )
-    return notes
-
-
-async def open_confirmation(app, pilot) -> ConfirmRentScreen:
-    """On the price table: Enter on the offer under the cursor (the first one in stock,
-    if it is not); returns the confirmation dialog."""
-    table = app.screen.query_one(OfferTable)
-    if not table.cursor_offer.available:
-        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
-    await pilot.press("enter")
-    await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="confirmation")
-    return app.screen
-
-
-async def rent_cursor_offer(app, pilot) -> int:
-    """Rent the offer under the cursor (the first one in stock, if it is not)."""
-    before = {r.rental_id for r in app.live_rentals()}
-    dialog = await open_confirmation(app, pilot)
-    await wait_until(lambda: dialog.balance is not None, what="balance in the dialog")
-    await pilot.press("y")
-    await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
-    (new,) = {r.rental_id for r in app.live_rentals()} - before
-    return new
 
 
 async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, monkeypatch):

@@ -35,7 +35,7 @@ from rentnumber_tui.sandbox.hostile import (
     HOSTILE_TEXTS,
     OSC52_PAYLOAD,
 )
-from tests.app.test_flow import open_confirmation, open_prices, record_notes
+from tests.app.helpers import open_confirmation, open_prices, record_notes
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
 from tests.e2e.conftest import settled

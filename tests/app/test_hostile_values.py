@@ -25,7 +25,7 @@ from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.core.backend import Backend, RentBlocked
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
-from tests.app.test_flow import open_prices, record_notes
+from tests.app.helpers import open_prices, record_notes
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
 from tests.e2e.conftest import FAST_POLLING, client_factory, settled

@@ -32,7 +32,7 @@ from rentnumber_tui.credentials import SERVICE, CredentialStore
 from rentnumber_tui.launch import CredentialKeyStorage
 from rentnumber_tui.masking import mask_key
 from rentnumber_tui.sandbox import DEMO_API_KEY
-from tests.app.test_flow import open_confirmation, open_prices
+from tests.app.helpers import open_confirmation, open_prices
 from tests.core.waiting import wait_until
 from tests.settings.fakes import MemoryKeyring, RaisingKeyring
 

@@ -13,7 +13,7 @@ from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
-from tests.app.test_flow import open_prices, rent_cursor_offer
+from tests.app.helpers import open_prices, rent_cursor_offer
 from tests.core.waiting import wait_until
 
 

@@ -16,7 +16,7 @@ from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
-from tests.app.test_flow import open_confirmation, open_prices, rent_cursor_offer
+from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer
 from tests.core.waiting import wait_until
 
 SIZE = (80, 24)

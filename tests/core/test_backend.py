@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 
 from rentnumber_tui.api.errors import InsufficientBalance
-from rentnumber_tui.api.models import Offer, RentalStatus
+from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.core.backend import (
-    Backend,
     RentBlocked,
     RentFailedSafely,
     RentStillUnknown,
@@ -18,17 +17,8 @@ from rentnumber_tui.core.backend import (
 from rentnumber_tui.core.events import AuthLost, PurchaseResolved, RentalChanged
 from rentnumber_tui.core.rentals import RentalLabels
 from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox
+from tests.core.helpers import START_BALANCE, first_offer
 from tests.core.waiting import wait_until
-
-START_BALANCE = Decimal("25000.00")
-
-
-async def first_offer(backend: Backend, slug: str = "whatsapp") -> tuple[Offer, object]:
-    services = await backend.services()
-    service = next(s for s in services if s.slug == slug)
-    prices = await backend.prices(slug)
-    offer = next(o for o in prices.offers if o.available)
-    return offer, service
 
 
 async def test_rent_debits_once_tracks_and_stores(make_backend, sandbox: Sandbox, recorder):

@@ -6,7 +6,7 @@ import pytest
 
 from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
-from tests.core.test_backend import START_BALANCE, first_offer
+from tests.core.helpers import START_BALANCE, first_offer
 from tests.core.waiting import wait_until
 
 

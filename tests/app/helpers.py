@@ -1,0 +1,67 @@
+"""Steps the app tests share: open a price table, open the confirmation, rent the offer
+under the cursor, collect the notifications."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
+from rentnumber_tui.app.screens.countries import CountriesScreen
+from rentnumber_tui.app.screens.prices import PricesScreen
+from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.app.widgets.filter_list import FilterList
+from rentnumber_tui.app.widgets.offer_table import OfferTable
+from tests.core.waiting import wait_until
+
+#: The demo account's balance in a fresh sandbox.
+START = Decimal("25000.00")
+
+
+async def open_prices(app, pilot, service: str = "whats", country: str = "ng") -> OfferTable:
+    await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services screen")
+    services = app.screen.query_one(FilterList)
+    await wait_until(lambda: services.shown, what="services listed")
+    await pilot.press(*service)
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, CountriesScreen), what="countries")
+    countries = app.screen.query_one(FilterList)
+    await wait_until(lambda: countries.shown, what="countries listed")
+    await pilot.press(*country)
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, PricesScreen), what="prices")
+    table = app.screen.query_one(OfferTable)
+    await wait_until(lambda: table.row_count > 0, what="offers")
+    return table
+
+
+def record_notes(app, monkeypatch) -> list[str]:
+    """Every notification's text, as the app sends it (toasts still show)."""
+    notes: list[str] = []
+    real_notify = app.notify
+    monkeypatch.setattr(
+        app, "notify", lambda message, **kw: (notes.append(message), real_notify(message, **kw))
+    )
+    return notes
+
+
+async def open_confirmation(app, pilot) -> ConfirmRentScreen:
+    """On the price table: Enter on the offer under the cursor (the first one in stock,
+    if it is not); returns the confirmation dialog."""
+    table = app.screen.query_one(OfferTable)
+    if not table.cursor_offer.available:
+        table.move_cursor(next(i for i, o in enumerate(table.visible_offers) if o.available))
+    await pilot.press("enter")
+    await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="confirmation")
+    return app.screen
+
+
+async def rent_cursor_offer(app, pilot) -> int:
+    """Rent the offer under the cursor (the first one in stock, if it is not)."""
+    before = {r.rental_id for r in app.live_rentals()}
+    dialog = await open_confirmation(app, pilot)
+    await wait_until(lambda: dialog.balance is not None, what="balance in the dialog")
+    await pilot.press("y")
+    await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
+    (new,) = {r.rental_id for r in app.live_rentals()} - before
+    return new

@@ -1,0 +1,44 @@
+"""A worker that fails with an error nobody expected is reported — a notification the
+person reads and a log line with the traceback — and the app keeps running."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from rentnumber_tui.app.screens.history import HistoryScreen
+from tests.app.helpers import record_notes
+from tests.core.waiting import wait_until
+
+
+async def broken(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("the history parser tripped over something")
+
+
+@pytest.mark.parametrize("where", ["screen", "app"])
+async def test_a_failed_worker_is_told_and_logged(make_app, monkeypatch, caplog, where):
+    app = make_app()
+    notes = record_notes(app, monkeypatch)
+    caplog.set_level(logging.ERROR, logger="rentnumber_tui.app")
+    async with app.run_test() as pilot:
+        await wait_until(lambda: app.backend.ready, what="backend")
+        if where == "screen":
+            monkeypatch.setattr(app.backend, "history", broken)
+            await pilot.press("f3")
+            await wait_until(lambda: isinstance(app.screen, HistoryScreen), what="history")
+            worker_name = "load"
+        else:
+            monkeypatch.setattr(app.backend, "balance", broken)
+            await pilot.press("f4")
+            worker_name = "refresh_balance"
+        await wait_until(
+            lambda: any("tripped over something" in note for note in notes), what="the note"
+        )
+        note = next(note for note in notes if "tripped over something" in note)
+        assert note.startswith("RuntimeError: the history parser tripped over something")
+        assert f"(in {worker_name})" in note
+        assert app.is_running
+        await pilot.press("escape")
+    records = [r for r in caplog.records if r.name == "rentnumber_tui.app"]
+    assert any(worker_name in r.getMessage() and r.exc_info for r in records)
