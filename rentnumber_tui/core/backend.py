@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -107,6 +108,9 @@ class Backend:
         self.last_balance: Balance | None = None
         self._balance_busy = False
         self._balance_again = False
+        #: Every store call runs on this one thread, in the order it was asked for: two
+        #: writes of the same rental (a poll, a history merge) can never swap places.
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="rentnumber-store")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -182,6 +186,12 @@ class Backend:
         await asyncio.gather(*pending, return_exceptions=True)
         if self.client is not None:
             await self.client.aclose()
+        self._store_thread.shutdown(wait=True)
+
+    async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store call on the store thread (in order) and await it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_thread, partial(call, *args, **kwargs))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -307,7 +317,7 @@ class Backend:
 
     async def _cache(self, name: str, body: str) -> None:
         """Keep a catalog answer for the next start (shown at once, then refreshed)."""
-        await asyncio.to_thread(self.store.put_catalog, name, body)
+        await self._db(self.store.put_catalog, name, body)
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
         return await self._call(self._client.prices(slug, country_id))
@@ -392,7 +402,7 @@ class Backend:
         self._renting = True
         try:
             started = self.server_now()
-            purchase_id = await asyncio.to_thread(
+            purchase_id = await self._db(
                 self.store.begin_purchase, offer.id, offer.price, labels, started
             )
             purchase = Purchase(
@@ -403,13 +413,13 @@ class Backend:
             except RentOutcomeUnknown as error:
                 return await self._settle_unknown(purchase, error)
             except ApiError as error:
-                await asyncio.to_thread(
+                await self._db(
                     self.store.finish_purchase, purchase_id, "failed", detail=error.message
                 )
                 raise
             rental = TrackedRental.from_rent(rented, labels)
             await self._save(rental)
-            await asyncio.to_thread(
+            await self._db(
                 self.store.finish_purchase, purchase_id, "done", rental_id=rental.rental_id
             )
             self._follow(rental)
@@ -420,9 +430,7 @@ class Backend:
             self._renting = False
 
     async def _settle_unknown(self, purchase: Purchase, error: RentOutcomeUnknown) -> TrackedRental:
-        await asyncio.to_thread(
-            self.store.finish_purchase, purchase.id, "unknown", detail=error.message
-        )
+        await self._db(self.store.finish_purchase, purchase.id, "unknown", detail=error.message)
         self._unresolved[purchase.id] = replace(purchase, state="unknown")
         try:
             rental = await self._reconcile(purchase)
@@ -444,7 +452,7 @@ class Backend:
         """Find the rental `purchase` created, if any (spec, clarification 8)."""
         client = self._client
         history = await client.rentals(priority=Priority.USER)
-        known = await asyncio.to_thread(lambda: {r.rental_id for r in self.store.load_rentals()})
+        known = await self._db(lambda: {r.rental_id for r in self.store.load_rentals()})
         labels = purchase.labels
         since = purchase.started_at - RECONCILE_MARGIN
         candidates = [
@@ -458,7 +466,7 @@ class Backend:
         ]
         self._spawn(self._quiet_balance())
         if not candidates:
-            await asyncio.to_thread(
+            await self._db(
                 self.store.finish_purchase, purchase.id, "failed", detail="not on the account"
             )
             self._unresolved.pop(purchase.id, None)
@@ -469,9 +477,7 @@ class Backend:
             state = await client.rental(entry.rental_id, priority=Priority.USER)
             rental = rental.with_state(state, self.server_now())
         await self._save(rental)
-        await asyncio.to_thread(
-            self.store.finish_purchase, purchase.id, "done", rental_id=rental.rental_id
-        )
+        await self._db(self.store.finish_purchase, purchase.id, "done", rental_id=rental.rental_id)
         self._unresolved.pop(purchase.id, None)
         self._follow(rental)
         return rental
@@ -536,15 +542,26 @@ class Backend:
 
     async def _history(self) -> list[TrackedRental]:
         entries = await self._client.rentals()
-        local = {r.rental_id: r for r in await asyncio.to_thread(self.store.load_rentals)}
+        # Merged against the freshest copy of each rental (the live one, if followed) and
+        # returned as merged: reading the store again after the writes could pick up a
+        # poll that landed in between and show something this answer never said.
+        rentals = {r.rental_id: r for r in await self._db(self.store.load_rentals)}
         for entry in entries:
-            before = local.get(entry.rental_id)
+            with self._lock:
+                live = self._rentals.get(entry.rental_id)
+            before = live or rentals.get(entry.rental_id)
             merged = before.with_history(entry) if before else TrackedRental.from_history(entry)
-            if merged != before:
-                await self._save(merged)
-                if merged.followed and merged.rental_id not in self._rentals:
-                    self._follow(merged)
-        return await asyncio.to_thread(self.store.load_rentals)
+            rentals[entry.rental_id] = merged
+            if merged == before:
+                continue
+            await self._save(merged)
+            if live is not None:
+                self._on_rental_change(merged, False)
+                assert self.poller is not None
+                self.poller.track(merged)
+            elif merged.followed:
+                self._follow(merged)
+        return sorted(rentals.values(), key=_newest_first)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -554,7 +571,7 @@ class Backend:
         return self.client
 
     async def _save(self, rental: TrackedRental) -> None:
-        await asyncio.to_thread(self.store.save_rental, rental)
+        await self._db(self.store.save_rental, rental)
 
     def _follow(self, rental: TrackedRental) -> None:
         with self._lock:
@@ -621,6 +638,12 @@ class Backend:
             self._unresolved[purchase.id] = purchase
         if self._unresolved:
             self._spawn(self._reconcile_pending())
+
+
+def _newest_first(rental: TrackedRental) -> tuple[float, int]:
+    """History order: newest first; a rental not yet dated counts as newest."""
+    created = rental.created_at
+    return (-(created.timestamp() if created else float("inf")), -rental.rental_id)
 
 
 def labels_text(labels: RentalLabels) -> str:
