@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import sandbox_client_factory
 from rentnumber_tui.sandbox import Sandbox, SandboxConfig
@@ -33,10 +33,10 @@ async def measure(count: int, seed: int) -> list[float]:
     # SMS arrive after everything is rented (at 2 requests/s that takes ~count/2 s).
     start_delay = count / 2 + 3
     sandbox = Sandbox(SandboxConfig(seed=seed, sms_delay=(start_delay, start_delay + 20)))
-    backend = Backend(
+    engine = Engine(
         sandbox_client_factory(sandbox, scheduler=RequestScheduler()), Store(":memory:", "b")
     )
-    app = RentNumberApp(backend, AppOptions(demo=True, bell=False, notifications=False))
+    app = RentNumberApp(engine, AppOptions(demo=True, bell=False, notifications=False))
     seen: dict[int, float] = {}
     original = app._rental_changed
 
@@ -47,14 +47,14 @@ async def measure(count: int, seed: int) -> list[float]:
 
     app._rental_changed = record  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
-        while not backend.ready:
+        while not engine.ready:
             await asyncio.sleep(0.01)
-        prices = await backend.prices("telegram")
+        prices = await engine.prices("telegram")
         offers = [o for o in prices.offers if o.available]
-        service = next(s for s in await backend.services() if s.slug == "telegram")
+        service = next(s for s in await engine.services() if s.slug == "telegram")
         ids = []
         for index in range(count):
-            rental = await backend.rent(offers[index % len(offers)], service)
+            rental = await engine.rent(offers[index % len(offers)], service)
             ids.append(rental.rental_id)
         deadline = time.time() + start_delay + 60
         while len(seen) < count and time.time() < deadline:

@@ -1,4 +1,4 @@
-"""The composition root: settings, key, store, client and backend, then the App.
+"""The composition root: settings, key, store, client and engine, then the App.
 
 Kept apart from `__main__` so tests and benchmarks can build the same app in-process.
 """
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store, StoreError
 
@@ -36,7 +36,7 @@ def sandbox_client_factory(
     `RentNumberClient` (a scheduler, a timeout, a server clock)."""
 
     def factory() -> RentNumberClient:
-        # Called on the backend thread: httpx loads there, not before the first frame.
+        # Called on the engine thread: httpx loads there, not before the first frame.
         import httpx
 
         from rentnumber_tui.api.client import RentNumberClient
@@ -52,15 +52,15 @@ def sandbox_client_factory(
     return factory
 
 
-def demo_backend(
+def demo_engine(
     *,
     seed: int | None = None,
     sms_delay: float | None = None,
     store: Store | None = None,
     poll_settings: PollSettings | None = None,
-) -> Backend:
-    """A backend wired to a fresh in-process sandbox (no key, no network). The sandbox
-    is built on the backend thread, with the client, off the first frame's path."""
+) -> Engine:
+    """A engine wired to a fresh in-process sandbox (no key, no network). The sandbox
+    is built on the engine thread, with the client, off the first frame's path."""
     delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
 
     def client() -> RentNumberClient:
@@ -73,7 +73,7 @@ def demo_backend(
         )
         return sandbox_client_factory(Sandbox(config))()
 
-    return Backend(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
+    return Engine(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
 
 
 def run_app(options: argparse.Namespace) -> int:
@@ -81,22 +81,22 @@ def run_app(options: argparse.Namespace) -> int:
     from rentnumber_tui.app.options import AppOptions
 
     if options.demo:
-        backend = demo_backend(seed=options.seed, sms_delay=options.sms_delay)
-        app = RentNumberApp(backend, AppOptions(demo=True, profile="demo"))
+        engine = demo_engine(seed=options.seed, sms_delay=options.sms_delay)
+        app = RentNumberApp(engine, AppOptions(demo=True, profile="demo"))
         app.run()
         return 0
 
-    built = _real_backend(options)
+    built = _real_engine(options)
     if isinstance(built, str):
         print(built, file=sys.stderr)
         return 2
-    backend, app_options = built
-    RentNumberApp(backend, app_options).run()
+    engine, app_options = built
+    RentNumberApp(engine, app_options).run()
     return 0
 
 
-def _real_backend(options: argparse.Namespace) -> tuple[Backend, AppOptions] | str:
-    """The backend for the real service, or a message saying why it cannot start."""
+def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str:
+    """The engine for the real service, or a message saying why it cannot start."""
     from rentnumber_tui import config, locations
     from rentnumber_tui.app.options import AppOptions
     from rentnumber_tui.transport import BaseUrlError, Transport, check_transport
@@ -123,7 +123,7 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, AppOptions] | s
     insecure = transport.verdict is Transport.INSECURE
 
     def client() -> RentNumberClient:
-        # On the backend thread: the keyring is slow to load and may block.
+        # On the engine thread: the keyring is slow to load and may block.
         from rentnumber_tui.api.client import RentNumberClient
 
         return RentNumberClient(
@@ -132,9 +132,7 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, AppOptions] | s
             allow_insecure_http=insecure,
         )
 
-    backend = Backend(
-        client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval)
-    )
+    engine = Engine(client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval))
 
     app_options = AppOptions(
         bell=settings.bell,
@@ -149,7 +147,7 @@ def _real_backend(options: argparse.Namespace) -> tuple[Backend, AppOptions] | s
         late_warnings=key_notes,
         save_theme=_save_theme,
     )
-    return backend, app_options
+    return engine, app_options
 
 
 def _save_theme(theme: str) -> None:

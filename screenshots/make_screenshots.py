@@ -19,7 +19,7 @@ from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.offer_table import OfferTable
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import sandbox_client_factory
 from rentnumber_tui.sandbox import ManualClock, Sandbox, SandboxConfig
@@ -45,16 +45,16 @@ async def main() -> None:
         scheduler=RequestScheduler(),
         server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
     )
-    backend = Backend(factory, Store(":memory:", "screenshots"))
-    backend.request_stats = lambda: (1, 0, 2.0)  # type: ignore[method-assign]
-    app = RentNumberApp(backend, AppOptions(demo=True, bell=False, notifications=False))
+    engine = Engine(factory, Store(":memory:", "screenshots"))
+    engine.request_stats = lambda: (1, 0, 2.0)  # type: ignore[method-assign]
+    app = RentNumberApp(engine, AppOptions(demo=True, bell=False, notifications=False))
 
     def shot(name: str) -> None:
         app.save_screenshot(str(HERE / f"{name}.svg"))
         print(f"screenshots/{name}.svg")
 
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: app.screen.query(FilterList) and app.account_status.balance)
+        await until(lambda: app.screen.query(FilterList) and app.engine.status().balance)
         await until(lambda: app.screen.query_one(FilterList).shown)
         await pilot.pause()
         shot("services")
@@ -73,12 +73,12 @@ async def main() -> None:
         await pilot.pause()
         shot("confirm-rent")
         await pilot.press("y")
-        await until(lambda: app.live_rentals())
-        rental = app.live_rentals()[0]
+        await until(lambda: app.engine.rentals())
+        rental = app.engine.rentals()[0]
         await pilot.pause()
         shot("rental-waiting")
         sandbox.deliver_sms(rental.rental_id)
-        await until(lambda: app.rental(rental.rental_id).code)
+        await until(lambda: app.engine.rental(rental.rental_id).code)
         await pilot.pause(0.2)
         shot("rental-code")
         await pilot.press("f3")

@@ -19,7 +19,7 @@ def modules_after(statement: str) -> set[str]:
     "module",
     [
         "rentnumber_tui.api",
-        "rentnumber_tui.core.backend",
+        "rentnumber_tui.core.engine",
         "rentnumber_tui.core.store",
         "rentnumber_tui.core.poller",
         "rentnumber_tui.config",

@@ -100,6 +100,8 @@ class _Call:
     keyed: bool
     params: dict[str, str] | None = None
     data: dict[str, str] | None = None
+    #: Called with the local wall-clock time when the request left (its headers sent).
+    on_sent: Callable[[float], None] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -302,11 +304,19 @@ class RentNumberClient:
         call = _Call("GET", f"/services/{quote(slug, safe='')}/prices", False, params=params)
         return await self._call(call, priority, parsing.parse_prices)
 
-    async def rent(self, pricing_id: int, *, priority: Priority = Priority.USER) -> RentedNumber:
+    async def rent(
+        self,
+        pricing_id: int,
+        *,
+        priority: Priority = Priority.USER,
+        on_sent: Callable[[float], None] | None = None,
+    ) -> RentedNumber:
         """`POST /rent`: rent a number (debits the wallet). Never retried; raises
-        `RentOutcomeUnknown` when it cannot tell whether the rental was created."""
+        `RentOutcomeUnknown` when it cannot tell whether the rental was created.
+        `on_sent(local_time)` learns when the request left: reconciliation must not
+        adopt a rental created before that moment."""
         data = {"pricing_id": str(_require_int(pricing_id, "pricing_id"))}
-        call = _Call("POST", "/rent", keyed=True, data=data)
+        call = _Call("POST", "/rent", keyed=True, data=data, on_sent=on_sent)
         return await self._call(call, priority, parsing.parse_rent)
 
     async def rental(
@@ -437,9 +447,13 @@ class RentNumberClient:
                 async def trace(event: str, info: dict[str, Any]) -> None:
                     if event.endswith("send_request_headers.complete"):
                         ticket.sent()
+                        if call.on_sent is not None:
+                            call.on_sent(self.server_clock.local_time())
 
                 extensions = {"trace": trace}
             sent = self.server_clock.local_time()
+            if extensions is None and call.on_sent is not None:
+                call.on_sent(sent)  # in-process: it leaves now
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.timeout):

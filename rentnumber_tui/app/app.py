@@ -1,10 +1,10 @@
-"""The Textual App: owns the screens, follows the backend, and routes its events."""
+"""The Textual App: owns the screens, hears the engine, and tells the person."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import work
@@ -13,26 +13,14 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.signal import Signal
 from textual.theme import Theme
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.api.models import Balance, Country, Service
-from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.api.models import Country, Service
+from rentnumber_tui.app import events
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
-from rentnumber_tui.core.backend import Backend
-from rentnumber_tui.core.events import (
-    AuthLost,
-    BackendEvent,
-    BackendReady,
-    BalanceChanged,
-    CatalogUpdated,
-    HealthChanged,
-    PurchaseResolved,
-    RentalChanged,
-    RentalPollFailed,
-)
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import message_of
@@ -84,20 +72,13 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         ),
     ]
 
-    def __init__(self, backend: Backend, options: AppOptions | None = None) -> None:
+    def __init__(self, engine: Engine, options: AppOptions | None = None) -> None:
         super().__init__()
-        self.backend = backend
+        self.engine = engine
         self.options = options or AppOptions()
-        self.services: tuple[Service, ...] | None = None
-        self.countries: tuple[Country, ...] | None = None
         self.catalog_error: str | None = None
-        self.poll_errors: dict[int, str] = {}
-        self._rentals: dict[int, TrackedRental] = {}
-        self.account_status = AccountStatus(None, "online", None, False)
-        self.account_signal: Signal[AccountStatus] = Signal(self, "account")
-        self.rentals_signal: Signal[TrackedRental | None] = Signal(self, "rentals")
-        self.catalog_signal: Signal[None] = Signal(self, "catalog")
         self._theme_problem: str | None = None
+        self._relay: events.EngineRelay | None = None
         if self.options.theme:
             if self.options.theme in self.available_themes:
                 self.theme = self.options.theme
@@ -113,14 +94,12 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     def on_mount(self) -> None:
         from rentnumber_tui.app.screens.services import ServicesScreen
 
-        backend = self.backend
-        # Subscribe before starting, so not even the first event is missed. The backend
+        engine = self.engine
+        # Subscribe before starting, so not even the first event is missed. The engine
         # thread (httpx, the sandbox in demo mode) starts once the first frame is painted
         # from the cache, so the two do not compete for the interpreter.
-        self.follow_backend(backend.event_stream())
+        self._relay = events.EngineRelay(self, engine.subscribe)
         self.call_after_refresh(self._after_first_frame)
-        self.services = backend.cached_services()
-        self.countries = backend.cached_countries()
         self.push_screen(ServicesScreen())
         for warning in self.options.warnings:
             self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
@@ -131,33 +110,16 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     def _after_first_frame(self) -> None:
         # The first frame is out. If the launcher held garbage collection off for the
         # start, freeze what start-up built (later collections skip it: shorter pauses)
-        # and turn collection back on. Then start the backend.
+        # and turn collection back on. Then start the engine.
         if not gc.isenabled():
             gc.freeze()
             gc.enable()
-        self.backend.start(wait=False)
-
-    def _backend_ready(self) -> None:
-        backend = self.backend
-        client = backend.client
-        self.account_status = AccountStatus(
-            backend.last_balance,
-            client.health.state if client else "online",
-            None,
-            bool(client and client.has_key),
-        )
-        self.account_signal.publish(self.account_status)
-        for rental in backend.rentals():
-            self._rentals[rental.rental_id] = rental
-        self.rentals_signal.publish(None)
-        for warning in self.options.late_warnings:
-            self.notify(warning, title="API key", severity="warning", timeout=15, markup=False)
-        self.load_catalog()
-        if self.account_status.has_key:
-            self.refresh_balance(quiet=True)
+        self.engine.start(wait=False)
 
     def on_unmount(self) -> None:
-        self.backend.stop()
+        if self._relay is not None:
+            self._relay.close()
+        self.engine.stop()
 
     def _remember_theme(self, theme: Theme) -> None:
         """The user picked a theme (command palette): write it to the settings file."""
@@ -179,68 +141,53 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
                 markup=False,
             )
 
-    # -- the backend's events ------------------------------------------------------------
+    # -- the engine's events ---------------------------------------------------------------
 
-    @work(group="backend-events", exit_on_error=False)
-    async def follow_backend(self, events: AsyncIterator[BackendEvent]) -> None:
-        """Polling runs on the backend thread; this worker feeds its results to the UI."""
-        async for event in events:
-            self.handle_event(event)
+    def on_engine_ready(self, message: events.Ready) -> None:
+        for warning in self.options.late_warnings:
+            self.notify(warning, title="API key", severity="warning", timeout=15, markup=False)
+        self.load_catalog()
+        if self.engine.status().has_key:
+            self.refresh_balance(quiet=True)
 
-    def handle_event(self, event: BackendEvent) -> None:
-        if isinstance(event, BackendReady):
-            self._backend_ready()
-        elif isinstance(event, RentalChanged):
-            self._rental_changed(event.rental, event.new_code)
-        elif isinstance(event, BalanceChanged):
-            self._set_status(balance=event.balance)
-        elif isinstance(event, HealthChanged):
-            was = self.account_status.connection
-            self._set_status(connection=event.state, message=event.message)
-            if event.state == "online" and was != "online":
-                self._back_online()
-        elif isinstance(event, RentalPollFailed):
-            self.poll_errors[event.rental_id] = f"Last check failed: {event.message}"
-            self.rentals_signal.publish(None)
-        elif isinstance(event, AuthLost):
-            self._auth_lost()
-        elif isinstance(event, PurchaseResolved):
-            self.notify(event.message, title="Earlier rent checked", timeout=20, markup=False)
-        elif isinstance(event, CatalogUpdated):
-            if event.services is not None:
-                self.services = event.services
-            if event.countries is not None:
-                self.countries = event.countries
-            self.catalog_signal.publish(None)
+    def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
+        if message.new_code and message.rental.code:
+            self._announce_code(message.rental)
 
-    def _auth_lost(self) -> None:
+    def on_engine_health_changed(self, message: events.HealthChanged) -> None:
+        if message.state == "online" and self._was_offline:
+            self._back_online()
+        self._was_offline = message.state != "online"
+
+    _was_offline = False
+
+    def on_engine_auth_lost(self, message: events.AuthLost) -> None:
         """Polling got a 401 (or there is no key for followed rentals): ask for a key."""
         from rentnumber_tui.app.screens.login import NEEDED_FOR, REFUSED_WHILE_POLLING
 
-        client = self.backend.client
-        if client is not None and client.has_key:
+        if self.engine.status().has_key:
             reason = REFUSED_WHILE_POLLING
         else:
             reason = NEEDED_FOR.format(purpose="follow your rentals") + (
                 " Following them is paused until a key is set."
             )
-        self._set_status()
         self.open_login(reason)
+
+    def on_engine_purchase_update(self, message: events.PurchaseUpdate) -> None:
+        update = message.update
+        if update.final:
+            self.notify(update.message, title="Earlier rent checked", timeout=20, markup=False)
+
+    def on_engine_store_failed(self, message: events.StoreFailed) -> None:
+        self.notify(message.text, title="Local store", severity="error", timeout=20, markup=False)
 
     def _back_online(self) -> None:
         """The server answers again: fetch what failed while it did not."""
         if self.catalog_error is not None:
             self.load_catalog()
         asked = any(w.group == "balance" and not w.is_finished for w in self.workers)
-        if self.account_status.has_key and not asked:  # never cancel one a person asked for
+        if self.engine.status().has_key and not asked:  # never cancel one a person asked for
             self.refresh_balance(quiet=True)
-
-    def _rental_changed(self, rental: TrackedRental, new_code: bool) -> None:
-        self._rentals[rental.rental_id] = rental
-        self.poll_errors.pop(rental.rental_id, None)
-        self.rentals_signal.publish(rental)
-        if new_code and rental.code:
-            self._announce_code(rental)
 
     def _announce_code(self, rental: TrackedRental) -> None:
         if self.options.bell:
@@ -255,33 +202,16 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
                 markup=False,
             )
 
-    def _set_status(
-        self,
-        *,
-        balance: Balance | None = None,
-        connection: str | None = None,
-        message: str | None = None,
-        forget_balance: bool = False,
-    ) -> None:
-        current = self.account_status
-        client = self.backend.client
-        if forget_balance:
-            current = AccountStatus(None, current.connection, current.connection_message, False)
-        self.account_status = AccountStatus(
-            balance=balance if balance is not None else current.balance,
-            connection=connection if connection is not None else current.connection,
-            connection_message=message if connection is not None else current.connection_message,
-            has_key=bool(client and client.has_key),
-        )
-        self.account_signal.publish(self.account_status)
-
     # -- data the screens share ----------------------------------------------------------
 
-    def live_rentals(self) -> list[TrackedRental]:
-        return sorted(self._rentals.values(), key=lambda r: r.rental_id, reverse=True)
+    @property
+    def services(self) -> tuple[Service, ...] | None:
+        """The engine's services (from the cache at once, then from the server)."""
+        return self.engine.services_known
 
-    def rental(self, rental_id: int) -> TrackedRental | None:
-        return self._rentals.get(rental_id)
+    @property
+    def countries(self) -> tuple[Country, ...] | None:
+        return self.engine.countries_known
 
     def flag_for(self, country_id: int) -> str:
         for country in self.countries or ():
@@ -293,8 +223,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     async def load_catalog(self) -> None:
         """Show the cache at once (done in on_mount), then refresh from the server."""
         try:
-            await self.backend.services()
-            await self.backend.countries()
+            await self.engine.services()
+            await self.engine.countries()
         except ApiError as error:
             self.catalog_error = error.message
             if self.services is None:
@@ -304,7 +234,6 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
                     severity="error",
                     markup=False,
                 )
-            self.catalog_signal.publish(None)
             self.set_timer(CATALOG_RETRY, self.load_catalog)
         else:
             self.catalog_error = None
@@ -312,7 +241,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     @work(exclusive=True, group="balance", exit_on_error=False)
     async def refresh_balance(self, quiet: bool = False) -> None:
         try:
-            await self.backend.balance()
+            await self.engine.balance()
         except ApiError as error:
             if not quiet:
                 self.notify(error.message, title="Balance", severity="error", markup=False)
@@ -321,10 +250,9 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         """True when a key is set. Otherwise open the login screen (saying the key is
         needed to `purpose`) and return False; `then` runs once a key is accepted, so
         the action that needed it continues."""
-        client = self.backend.client
-        if client is not None and client.has_key:
+        if self.engine.status().has_key:
             return True
-        if not self.backend.ready:
+        if not self.engine.ready:
             self.notify("Still connecting; try again in a moment.", title="Starting", markup=False)
             return False
         from rentnumber_tui.app.screens.login import NEEDED_FOR
@@ -377,8 +305,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             except KeyStorageError as error:
                 text = f"{error.message} The key is no longer used in this session."
                 severity = "error"
-        await self.backend.use_key(None)
-        self._set_status(forget_balance=True)
+        await self.engine.use_key(None)
         self.notify(text, title="Logged out", severity=severity, timeout=10, markup=False)
 
     def copy_text(self, text: str, what: str) -> None:

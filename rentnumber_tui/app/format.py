@@ -55,6 +55,16 @@ def rental_title(rental: TrackedRental) -> str:
     return " · ".join(part for part in parts if part) or f"Rental {rental.rental_id}"
 
 
+#: The word on a rental's line saying where it came from (none for our own).
+ORIGIN_MARKS = {"here": "", "elsewhere": "elsewhere", "unsure": "yours?"}
+
+
+def origin_mark(rental: TrackedRental) -> str:
+    """ "elsewhere": rented on the website or another machine; "yours?": appeared at
+    the moment of a rent whose answer was lost, with another like it."""
+    return ORIGIN_MARKS.get(rental.origin, "")
+
+
 def short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 

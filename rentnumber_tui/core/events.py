@@ -1,20 +1,30 @@
-"""What the backend tells its subscribers (the UI turns these into Textual messages)."""
+"""What the engine tells the front ends, as typed events.
+
+The engine calls each subscriber on its own thread; a front end turns an event into
+whatever its toolkit uses (the TUI posts a Textual message with `post_message`, which is
+thread-safe — see `app/events.py`). Every payload is complete: a front end never has to
+ask the engine again to learn what changed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from rentnumber_tui.api.models import Balance, Country, Service
 from rentnumber_tui.core.rentals import TrackedRental
 
 
 @dataclass(frozen=True, slots=True)
-class BackendReady:
-    """The backend thread is up: the client exists and stored rentals are restored."""
+class EngineReady:
+    """The engine is up: the client exists and stored rentals are restored."""
 
 
 @dataclass(frozen=True, slots=True)
 class RentalChanged:
+    """A rental changed — polled here, changed by another process, found on the
+    account, cancelled."""
+
     rental: TrackedRental
     #: True when this change brought a code not seen before.
     new_code: bool = False
@@ -31,6 +41,13 @@ class AuthLost:
     """The key was refused while polling: polling is paused until a new key is set."""
 
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChanged:
+    """The API key was set or removed (log in, log out)."""
+
+    has_key: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +70,46 @@ class CatalogUpdated:
 
 
 @dataclass(frozen=True, slots=True)
-class PurchaseResolved:
-    """An earlier rent whose outcome was unknown has been settled: `rental` is what it
-    bought, or None when nothing was bought (and renting is possible again)."""
+class CatalogFailed:
+    """Loading the services or countries failed; `message` says why."""
 
-    purchase_id: int
-    rental: TrackedRental | None
     message: str
 
 
-BackendEvent = (
-    BackendReady
+@dataclass(frozen=True, slots=True)
+class PurchaseUpdate:
+    """Progress of a rent whose answer was lost. `final`: settled — `rental` is what it
+    bought, or None when nothing was bought (renting that offer is possible again) or
+    when it was ambiguous (`candidates` are shown marked). Not final: still being
+    checked; `check_at` says when the account is looked at again."""
+
+    purchase_id: int
+    message: str
+    final: bool
+    rental: TrackedRental | None = None
+    check_at: datetime | None = None
+    candidates: tuple[int, ...] = ()
+    nothing_bought: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFailed:
+    """The local store could not be read or written (a full disk, a read-only or damaged
+    file). Said once per kind of failure, until the store works again."""
+
+    message: str
+
+
+EngineEvent = (
+    EngineReady
     | RentalChanged
     | RentalPollFailed
     | AuthLost
+    | KeyChanged
     | BalanceChanged
     | HealthChanged
     | CatalogUpdated
-    | PurchaseResolved
+    | CatalogFailed
+    | PurchaseUpdate
+    | StoreFailed
 )

@@ -63,7 +63,16 @@ class Poller:
         on_auth_lost: Callable[[ApiError], None],
         settings: PollSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        current: Callable[[int], TrackedRental | None] | None = None,
+        census: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
+        """`current(rental_id)`: the freshest copy of a rental (the engine's, which other
+        sources update too); an answer is merged into it, not into a stale copy.
+        `census()`: (waiting, slow) active rentals of the whole account, when other
+        processes poll some of them: the pace is set for all, so that together they
+        stay within the budget."""
+        self._current = current
+        self._census = census
         self._fetch = fetch
         self._save = save
         self._server_now = server_now
@@ -104,6 +113,14 @@ class Poller:
         return [entry.rental for entry in self._entries.values()]
 
     @property
+    def followed_ids(self) -> set[int]:
+        return set(self._entries)
+
+    def busy_ids(self) -> set[int]:
+        """Rentals with a poll on its way (their lease must not move mid-poll)."""
+        return {rid for rid, entry in self._entries.items() if entry.in_flight}
+
+    @property
     def paused(self) -> bool:
         return self._paused
 
@@ -135,9 +152,12 @@ class Poller:
         settings = self.settings
         n_slow = sum(1 for e in self._entries.values() if _is_slow(e.rental))
         n_fast = len(self._entries) - n_slow
+        if self._census is not None:
+            waiting, slow = self._census()
+            n_fast, n_slow = max(n_fast, waiting), max(n_slow, slow)
         slow_interval = max(
             settings.slow_interval,
-            len(self._entries) / settings.rate,
+            (n_fast + n_slow) / settings.rate,
             n_slow / (settings.rate * SLOW_SHARE),
         )
         if _is_slow(rental):
@@ -229,7 +249,8 @@ class Poller:
 
     async def _apply(self, entry: _Entry, state: RentalState) -> None:
         now = self._server_now()
-        before = entry.rental
+        fresh = self._current(entry.rental.rental_id) if self._current is not None else None
+        before = fresh if fresh is not None else entry.rental
         rental = before.with_state(state, now)
         left = rental.seconds_left(now)
         expired = left is not None and left <= 0

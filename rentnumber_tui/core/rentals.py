@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from rentnumber_tui.api.models import HistoryEntry, RentalState, RentalStatus, RentedNumber
+
+#: Where a rental came from, as this machine knows it: "here" — rented by a process of
+#: this program on this machine (the journal says so); "elsewhere" — found on the
+#: account (the website, another machine); "unsure" — created at the moment of a rent
+#: whose answer was lost, alongside another such rental, so it may or may not be ours.
+Origin = Literal["here", "elsewhere", "unsure"]
+ORIGINS: tuple[Origin, ...] = ("here", "elsewhere", "unsure")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +32,15 @@ class RentalLabels:
     iso_code: str = ""
     flag: str = ""
     provider: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRef:
+    """Which offer a rental was bought from: enough to rent the same thing again."""
+
+    pricing_id: int
+    country_id: int
+    provider_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +61,9 @@ class TrackedRental:
     #: Codes this rental showed before the current one, oldest first (a later SMS
     #: replaces the code; the person may still need the first).
     earlier_codes: tuple[str, ...] = ()
+    #: The offer it was rented from (None when found on the account, not rented here).
+    offer: OfferRef | None = None
+    origin: Origin = "here"
 
     @property
     def is_final(self) -> bool:
@@ -54,8 +74,16 @@ class TrackedRental:
         """Still worth polling: not final and not given up on."""
         return not self.status.is_final and self.problem is None
 
+    @property
+    def has_sms(self) -> bool:
+        """An SMS arrived (a code is known, or the server says so): a cancel no longer
+        refunds."""
+        return bool(self.code) or self.status.has_sms
+
     @classmethod
-    def from_rent(cls, rented: RentedNumber, labels: RentalLabels) -> TrackedRental:
+    def from_rent(
+        cls, rented: RentedNumber, labels: RentalLabels, offer: OfferRef | None = None
+    ) -> TrackedRental:
         return cls(
             rental_id=rented.rental_id,
             phone=rented.phone,
@@ -63,11 +91,13 @@ class TrackedRental:
             cost=rented.cost,
             labels=labels,
             expires_at=rented.expires_at,
+            offer=offer,
         )
 
     @classmethod
-    def from_history(cls, entry: HistoryEntry) -> TrackedRental:
+    def from_history(cls, entry: HistoryEntry, origin: Origin = "elsewhere") -> TrackedRental:
         return cls(
+            origin=origin,
             rental_id=entry.rental_id,
             phone=entry.phone,
             status=entry.status,

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from . import wire
+from .admin import is_admin_path, serve_admin
 from .catalog import Catalog, Offer
 from .clock import Clock, SystemClock
 from .config import SandboxConfig
@@ -40,12 +41,20 @@ _UNAUTHORIZED = "Unauthorized: missing or invalid API key"
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the server saw it; `status` 0 means no response was sent."""
+    """One request as the server saw it; `status` 0 means no response was sent.
+
+    `monotonic` is the server's monotonic clock at arrival (what the rate limit reads),
+    `time` the sandbox clock's POSIX time at arrival. `seq` numbers records in the order
+    they were *logged* (when the request finished), from 1 and never reused, so "every
+    record with seq > N" is a cursor that misses nothing even when requests overlap.
+    """
 
     monotonic: float
     method: str
     path: str
     status: int
+    seq: int = 0
+    time: float = 0.0
 
 
 class DroppedConnection(ConnectionResetError):
@@ -66,8 +75,9 @@ class _Done(Exception):
 class Sandbox:
     """The RentNumber server, simulated: an ASGI app plus test hooks on its state.
 
-    Serves only `/api/v1/...` (anything else is a JSON 404). Decisions where the
-    documentation is silent:
+    Serves `/api/v1/...` (anything else is a JSON 404) and, outside the simulated API,
+    the admin API under `/_sandbox/` (`admin.py`: never logged, rate-limited or
+    faulted). Decisions where the documentation is silent:
     - `/services` `min_price` is the cheapest offer *with stock* (live), or the cheapest
       offer overall when every offer is sold out; `provider_count` counts distinct
       providers with any offer, in stock or not.
@@ -94,6 +104,7 @@ class Sandbox:
         self._rate = RateWindow()
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
+        self._last_seq = 0
 
     # -- test hooks -------------------------------------------------------------------
 
@@ -148,10 +159,17 @@ class Sandbox:
     @property
     def request_log(self) -> list[RequestRecord]:
         """A copy of every request served so far, in arrival order."""
+        return self.requests_since(0)
+
+    def requests_since(self, seq: int) -> list[RequestRecord]:
+        """The logged requests with `seq` greater than `seq`, in arrival order (a
+        request appears once it has finished; admin requests never appear)."""
         with self._log_lock:
-            return sorted(self._log, key=lambda r: r.monotonic)
+            found = [r for r in self._log if r.seq > seq]
+        return sorted(found, key=lambda r: (r.monotonic, r.seq))
 
     def clear_request_log(self) -> None:
+        """Forget the logged requests; `seq` keeps counting, so cursors stay valid."""
         with self._log_lock:
             self._log.clear()
 
@@ -189,9 +207,14 @@ class Sandbox:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 1000})
             return
-        arrival = self._monotonic()
-        method = scope["method"].upper()
         path = scope["path"]
+        if is_admin_path(path):
+            # Before the clock, the rate window and the faults: none of them sees it.
+            await serve_admin(self, scope, receive, send)
+            return
+        arrival = self._monotonic()
+        arrived_at = self.clock.now().timestamp()
+        method = scope["method"].upper()
         status = 0
         try:
             status = await self._http(scope, receive, send, arrival, method, path)
@@ -199,7 +222,9 @@ class Sandbox:
             status = 0
         finally:
             with self._log_lock:
-                self._log.append(RequestRecord(arrival, method, path, status))
+                self._last_seq += 1
+                record = RequestRecord(arrival, method, path, status, self._last_seq, arrived_at)
+                self._log.append(record)
 
     def _error_body(self, message: str) -> dict[str, Any]:
         return wire.error_body(message + self.error_text_suffix)

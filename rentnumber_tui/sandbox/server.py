@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import socket
 import sys
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 API_PATH = "/api/v1"
 DEFAULT_PORT = 8765
+
+ADMIN_EPILOG = (
+    "Besides the API, tests can use a JSON admin API that is never logged, rate-limited "
+    "or faulted: GET /_sandbox/requests[?since=SEQ] (the request log), "
+    "POST /_sandbox/rentals (key, pricing_id: a rental made on the website), "
+    "POST /_sandbox/sms (rental_id[, code][, text]) and GET /_sandbox/balance?key=KEY."
+)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -108,6 +116,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="rentnumber-tui sandbox",
         description="Run the simulated RentNumber server (demo account included).",
+        epilog=ADMIN_EPILOG,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free)")
@@ -118,6 +127,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="S",
         help="SMS arrives uniformly within [S/2, 3S/2] seconds; 0 = immediately (default: 5-20 s)",
+    )
+    parser.add_argument(
+        "--enforce-rate-limit",
+        action="store_true",
+        help="answer 429 (Retry-After: 1) to a request when 2 others arrived in the last second",
     )
     args = parser.parse_args(argv)
     if args.sms_delay is not None and args.sms_delay < 0:
@@ -133,6 +147,25 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(seed=args.seed, sms_delay=sms_delay_around(args.sms_delay))
 
 
+def sandbox_from_args(args: argparse.Namespace) -> Sandbox:
+    """The sandbox `rentnumber-tui sandbox` serves for these arguments."""
+    from .asgi import Sandbox
+
+    sandbox = Sandbox(config_from_args(args))
+    sandbox.faults.enforce_rate_limit = bool(getattr(args, "enforce_rate_limit", False))
+    return sandbox
+
+
+def _line_buffered_stdout() -> None:
+    """A parent reading our stdout through a pipe (an end-to-end test waiting for the
+    base URL) must get each line as it is written, uvicorn's access log included."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        # A stream that cannot change keeps working: every print() here flushes anyway.
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(line_buffering=True)
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -141,11 +174,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`rentnumber-tui sandbox [--host H] [--port P] [--seed N] [--sms-delay S]`."""
-    from .asgi import Sandbox
-
+    """`rentnumber-tui sandbox [--host H] [--port P] [--seed N] [--sms-delay S]
+    [--enforce-rate-limit]`. The first stdout line is `RentNumber sandbox: BASE_URL`
+    (the real port when `--port 0`)."""
     args = parse_args(argv)
-    sandbox = Sandbox(config_from_args(args))
+    _line_buffered_stdout()
+    sandbox = sandbox_from_args(args)
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:

@@ -11,7 +11,7 @@ from rentnumber_tui.api.clock import ServerClock
 from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import DEMO_KEY, sandbox_client_factory
@@ -27,7 +27,7 @@ def make_app(
     """Build an app on the sandbox. Its idea of the server's time follows the manual
     clock exactly, so countdowns on screen only move when the test moves the clock.
     `api_key`: the demo account's by default; None starts without a key."""
-    backends: list[Backend] = []
+    backends: list[Engine] = []
 
     def make(
         *,
@@ -45,16 +45,16 @@ def make_app(
             timeout=timeout,
         )
         store = Store(store_path or tmp_path / "store.sqlite3", "test")
-        backend = Backend(
+        engine = Engine(
             factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1, balance_settle=0.05
         )
         if frozen_budget:
             # The request budget on the top bar moves with real time: fixed for snapshots.
-            backend.request_stats = lambda: (0, 0, 2.0)  # type: ignore[method-assign]
-        backends.append(backend)
-        return RentNumberApp(backend, options or AppOptions(demo=True))
+            engine.request_stats = lambda: (0, 0, 2.0)  # type: ignore[method-assign]
+        backends.append(engine)
+        return RentNumberApp(engine, options or AppOptions(demo=True))
 
     yield make
-    for backend in backends:
-        backend.stop()
-        backend.store.close()
+    for engine in backends:
+        engine.stop()
+        engine.store.close()

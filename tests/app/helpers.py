@@ -58,10 +58,10 @@ async def open_confirmation(app, pilot) -> ConfirmRentScreen:
 
 async def rent_cursor_offer(app, pilot) -> int:
     """Rent the offer under the cursor (the first one in stock, if it is not)."""
-    before = {r.rental_id for r in app.live_rentals()}
+    before = {r.rental_id for r in app.engine.rentals()}
     dialog = await open_confirmation(app, pilot)
     await wait_until(lambda: dialog.balance is not None, what="balance in the dialog")
     await pilot.press("y")
     await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
-    (new,) = {r.rental_id for r in app.live_rentals()} - before
+    (new,) = {r.rental_id for r in app.engine.rentals()} - before
     return new

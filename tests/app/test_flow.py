@@ -67,12 +67,12 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
         screen = app.screen
         assert screen.selected.rental_id == rental_id
-        assert app.rental(rental_id).status is RentalStatus.WAITING
+        assert app.engine.rental(rental_id).status is RentalStatus.WAITING
 
         # The SMS arrives: the code is shown large, with a bell and a notification.
         clock.advance(25)
-        await wait_until(lambda: app.rental(rental_id).code, what="the code")
-        code = app.rental(rental_id).code
+        await wait_until(lambda: app.engine.rental(rental_id).code, what="the code")
+        code = app.engine.rental(rental_id).code
         await wait_until(lambda: screen.query_one(Digits).value == code, what="code on screen")
         assert bells == [True]
         assert any(code in note for note in notes)
@@ -81,7 +81,7 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         await pilot.press("c")
         assert app.clipboard == code
         await pilot.press("n")
-        assert app.clipboard == app.rental(rental_id).phone
+        assert app.clipboard == app.engine.rental(rental_id).phone
 
         # A second rental, cancelled before its SMS: the dialog promises a refund.
         await pilot.press("escape")
@@ -91,12 +91,14 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         await wait_until(lambda: isinstance(app.screen, ConfirmCancelScreen))
         assert "will be refunded" in str(app.screen.query_one(".dialog-message").content)
         await pilot.press("y")
-        await wait_until(lambda: app.rental(second).status is RentalStatus.REFUNDED, what="refund")
+        await wait_until(
+            lambda: app.engine.rental(second).status is RentalStatus.REFUNDED, what="refund"
+        )
         assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
         await wait_until(
             lambda: (
-                app.account_status.balance
-                and app.account_status.balance.amount == START - offer.price
+                app.engine.status().balance
+                and app.engine.status().balance.amount == START - offer.price
             ),
             what="balance in the header",
         )
@@ -176,8 +178,9 @@ async def test_catalog_is_shown_from_the_cache_when_the_server_fails(make_app, s
     path = tmp_path / "cache.sqlite3"
     first = make_app(store_path=path)
     async with first.run_test(size=(100, 30)):
+        store = first.engine.store
         await wait_until(
-            lambda: first.backend.cached_services() and first.backend.cached_countries(),
+            lambda: store.get_catalog("services") and store.get_catalog("countries"),
             what="the cache filled",
         )
     sandbox.faults.inject("502_html", "/services", count=100)
@@ -207,7 +210,7 @@ async def test_garbage_collection_is_back_on_after_the_first_frame(make_app):
     gc.disable()
     try:
         async with app.run_test(size=(80, 24)):
-            await wait_until(lambda: app.backend.ready, what="the backend")
+            await wait_until(lambda: app.engine.ready, what="the engine")
             assert gc.isenabled()
     finally:
         gc.enable()

@@ -148,14 +148,14 @@ async def test_hostile_rental_sms_code_and_history(make_app, sandbox, clock, mon
         await wait_until(lambda: dialog.balance is not None)
         await pilot.press("y")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
-        (rental,) = app.live_rentals()
+        (rental,) = app.engine.rentals()
         phone_digits = rental.phone.split(" ")[0]
         await pilot.pause()
         assert shown(record, phone_digits)
 
         # The hostile SMS and code arrive: shown literally, code stored and announced.
         sandbox.deliver_sms(rental.rental_id, text=HOSTILE_SMS, code=HOSTILE_CODE)
-        await wait_until(lambda: app.rental(rental.rental_id).code, what="the code")
+        await wait_until(lambda: app.engine.rental(rental.rental_id).code, what="the code")
         await pilot.pause()
         await pilot.pause()
         screen = record.screen()
@@ -209,8 +209,7 @@ async def test_hostile_rental_sms_code_and_history(make_app, sandbox, clock, mon
 
         # The rentals bar at the bottom of the other screens.
         await wait_until(lambda: isinstance(app.screen, PricesScreen))
-        await pilot.pause()
-        assert shown(record, f"code {SHOWN_CODE}")
+        await wait_until(lambda: shown(record, f"code {SHOWN_CODE}"), what="the bar's code")
         assert_clean(record)
         await settled(app)
 
@@ -269,17 +268,17 @@ async def test_each_hostile_sms_keeps_the_rentals_screen_intact(make_app, sandbo
     app = make_app(options=options())
     size = (80, 24)
     record = capture(app, size)
-    backend = app.backend
+    engine = app.engine
     async with app.run_test(headless=False, size=size, notifications=True) as pilot:
-        await wait_until(lambda: backend.ready)
-        services = await backend.services()
+        await wait_until(lambda: engine.ready)
+        services = await engine.services()
         service = next(s for s in services if s.slug == "telegram")
-        offer = next(o for o in (await backend.prices("telegram")).offers if o.available)
-        rental = await backend.rent(offer, service)
+        offer = next(o for o in (await engine.prices("telegram")).offers if o.available)
+        rental = await engine.rent(offer, service)
         sandbox.deliver_sms(rental.rental_id, text=HOSTILE_TEXTS[kind], code="1234")
-        await wait_until(lambda: app.rental(rental.rental_id), what="rental")
+        await wait_until(lambda: app.engine.rental(rental.rental_id), what="rental")
         await wait_until(
-            lambda: app.rental(rental.rental_id).status is RentalStatus.RECEIVED, what="SMS"
+            lambda: app.engine.rental(rental.rental_id).status is RentalStatus.RECEIVED, what="SMS"
         )
         await pilot.press("f2")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen))

@@ -3,7 +3,7 @@ services, 10,000 offers, a 200-character phone number, a 5,000-character SMS.
 
 No crash, the layout intact at 80×24 (checked on the screen rebuilt from the bytes the
 app sends), and nothing the server marked unavailable is ever rented — not from the
-table, not from the dialog, not through the backend.
+table, not from the dialog, not through the engine.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.offer_table import OfferTable
-from rentnumber_tui.core.backend import Backend, RentBlocked
+from rentnumber_tui.core.engine import Engine, RentBlocked
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
 from tests.app.helpers import open_prices, record_notes
@@ -90,14 +90,14 @@ async def test_absurd_offers_are_shown_and_never_rented(make_app, sandbox, monke
         assert not dialog.busy
         await pilot.press("escape")
 
-        # And the backend refuses before anything is written or sent.
+        # And the engine refuses before anything is written or sent.
         for offer in absurd.values():
             with pytest.raises(RentBlocked):
-                await app.backend.rent(offer, service)
+                await app.engine.rent(offer, service)
         await settle(app, pilot)
     assert sandbox.rentals_of(DEMO_API_KEY) == []
     assert not [r for r in sandbox.request_log if r.method == "POST"]
-    assert app.backend.store.unresolved_purchases() == []
+    assert app.engine.store.unresolved_purchases() == []
 
 
 @pytest.fixture
@@ -110,8 +110,8 @@ def big_sandbox(clock: ManualClock) -> Sandbox:
 
 async def test_3000_services_and_10000_offers(big_sandbox, tmp_path):
     factory = client_factory(big_sandbox, big_sandbox.clock, None, timeout=15.0)
-    backend = Backend(factory, Store(tmp_path / "big.sqlite3", "big"), poll_settings=FAST_POLLING)
-    app = RentNumberApp(backend, AppOptions(demo=True, bell=False))
+    engine = Engine(factory, Store(tmp_path / "big.sqlite3", "big"), poll_settings=FAST_POLLING)
+    app = RentNumberApp(engine, AppOptions(demo=True, bell=False))
     record = capture(app, SIZE)
     try:
         async with app.run_test(headless=False, size=SIZE, notifications=True) as pilot:
@@ -134,23 +134,23 @@ async def test_3000_services_and_10000_offers(big_sandbox, tmp_path):
             assert_layout(record)
             assert "offers," in record.screen()
     finally:
-        backend.stop()
-        backend.store.close()
+        engine.stop()
+        engine.store.close()
 
 
 async def test_long_phone_and_long_sms_keep_the_layout(make_app, sandbox):
     sandbox.queue_phones(LONG_PHONE)
     app = make_app(options=AppOptions(demo=True, bell=False))
     record = capture(app, SIZE)
-    backend = app.backend
+    engine = app.engine
     async with app.run_test(headless=False, size=SIZE, notifications=True) as pilot:
-        await wait_until(lambda: backend.ready and app.services)
+        await wait_until(lambda: engine.ready and app.services)
         service = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await backend.prices("whatsapp")).offers if o.available)
-        rental = await backend.rent(offer, service)
+        offer = next(o for o in (await engine.prices("whatsapp")).offers if o.available)
+        rental = await engine.rent(offer, service)
         assert rental.phone == LONG_PHONE
         sandbox.deliver_sms(rental.rental_id, text="x" * 4990 + " 123456", code="123456")
-        await wait_until(lambda: app.rental(rental.rental_id).code == "123456", what="code")
+        await wait_until(lambda: app.engine.rental(rental.rental_id).code == "123456", what="code")
 
         # The rentals bar on the services screen.
         await settle(app, pilot)

@@ -17,6 +17,7 @@ from textual import events
 from textual.widgets import Button, Input, Static
 
 from rentnumber_tui import locations
+from rentnumber_tui.app import events as engine_events
 from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.screens.history import HistoryScreen
@@ -52,9 +53,9 @@ def account(sandbox) -> str:
     return KEY
 
 
-def storage_on(backend, profile: str = "default") -> CredentialKeyStorage:
-    """The launcher's real key storage, on a given keyring backend (never the machine's)."""
-    module = types.SimpleNamespace(get_keyring=lambda: backend)
+def storage_on(engine, profile: str = "default") -> CredentialKeyStorage:
+    """The launcher's real key storage, on a given keyring engine (never the machine's)."""
+    module = types.SimpleNamespace(get_keyring=lambda: engine)
     return CredentialKeyStorage(
         profile, store_factory=lambda: CredentialStore(profile, keyring_module=module)
     )
@@ -112,16 +113,16 @@ async def test_renting_without_a_key_logs_in_then_the_rent_goes_on(make_app, san
         await paste_key(app, pilot, WRONG_KEY)
         await wait_until(lambda: message(screen) == REFUSED, what="the refusal")
         assert keyring.passwords == {}
-        assert not app.backend.client.has_key
+        assert not app.engine.client.has_key
         assert screen.state == "input" and screen.query_one("#login-key", Input).value == ""
 
         # The right one: checked, saved in the keyring, used, and the rent continues.
         await paste_key(app, pilot, KEY)
         await wait_until(lambda: isinstance(app.screen, ConfirmRentScreen), what="the rent")
         assert keyring.passwords == {(SERVICE, "default"): KEY}
-        assert app.backend.client.api_key == KEY
-        assert app.account_status.has_key
-        assert app.account_status.balance.amount == Decimal("5000.00")
+        assert app.engine.client.api_key == KEY
+        assert app.engine.status().has_key
+        assert app.engine.status().balance.amount == Decimal("5000.00")
         login_notes = [n for n in notes if "Logged in" in n]
         assert len(login_notes) == 1 and mask_key(KEY) in login_notes[0]
         assert not any(KEY in n for n in notes)
@@ -148,7 +149,7 @@ async def test_no_usable_keyring_asks_before_writing_a_private_file(make_app, sa
         await wait_until(lambda: screen.state == "consent", what="the question")
         assert f"Store it in {path}, readable only by you? [y/N]" in message(screen)
         assert not path.exists()  # nothing written before the user agrees
-        assert not app.backend.client.has_key
+        assert not app.engine.client.has_key
         assert screen.query_one("#login-no", Button).has_focus  # Enter means no
 
         await pilot.press("y")
@@ -156,7 +157,7 @@ async def test_no_usable_keyring_asks_before_writing_a_private_file(make_app, sa
         assert path.read_text() == KEY + "\n"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-        assert app.backend.client.api_key == KEY
+        assert app.engine.client.api_key == KEY
 
     # The next start finds it there.
     loaded = CredentialStore(
@@ -168,23 +169,23 @@ async def test_no_usable_keyring_asks_before_writing_a_private_file(make_app, sa
 async def test_session_only_stores_nothing(make_app, sandbox, account):
     app = make_app(api_key=None, options=options(storage_on(fail.Keyring())))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f4")
         await paste_key(app, pilot, KEY)
         screen = await login_screen(app)
         await wait_until(lambda: screen.state == "consent", what="the question")
         await pilot.press("n")
         await wait_until(lambda: not isinstance(app.screen, LoginScreen), what="closed")
-        assert app.backend.client.api_key == KEY
+        assert app.engine.client.api_key == KEY
         assert not locations.key_file("default").exists()
-        await wait_until(lambda: app.account_status.balance is not None, what="the balance")
+        await wait_until(lambda: app.engine.status().balance is not None, what="the balance")
 
 
 async def test_a_keyring_that_raises_on_every_call(make_app, sandbox, account):
     keyring = RaisingKeyring()
     app = make_app(api_key=None, options=options(storage_on(keyring)))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f4")
         await paste_key(app, pilot, KEY)
         screen = await login_screen(app)
@@ -195,38 +196,38 @@ async def test_a_keyring_that_raises_on_every_call(make_app, sandbox, account):
         await pilot.press("y")
         await wait_until(lambda: not isinstance(app.screen, LoginScreen), what="closed")
         assert locations.key_file("default").read_text() == KEY + "\n"
-        assert app.backend.client.api_key == KEY
+        assert app.engine.client.api_key == KEY
 
 
 async def test_a_server_error_while_checking_saves_nothing(make_app, sandbox, account):
     keyring = MemoryKeyring()
     app = make_app(api_key=None, options=options(storage_on(keyring)))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f4")
         screen = await login_screen(app)
         sandbox.faults.inject("502_html", "/balance")
         await paste_key(app, pilot, KEY)
         await wait_until(lambda: "Nothing was saved." in message(screen), what="the error")
         assert "502" in message(screen)
-        assert keyring.passwords == {} and not app.backend.client.has_key
+        assert keyring.passwords == {} and not app.engine.client.has_key
         # Escape: nothing changes.
         await pilot.press("escape")
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
-        assert not app.backend.client.has_key and keyring.passwords == {}
+        assert not app.engine.client.has_key and keyring.passwords == {}
 
 
 async def test_demo_mode_checks_against_the_sandbox_and_stores_nothing(make_app, sandbox):
     app = make_app(api_key=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f3")
         screen = await login_screen(app)
         where = screen.query_one("#login-where", Static)
         await wait_until(lambda: "demo: not stored" in str(where.content))
         await paste_key(app, pilot, DEMO_API_KEY)
         await wait_until(lambda: isinstance(app.screen, HistoryScreen), what="history")
-        assert app.backend.client.api_key == DEMO_API_KEY
+        assert app.engine.client.api_key == DEMO_API_KEY
         status = app.screen.query_one("#history-status", Static)
         await wait_until(lambda: "rentals" in str(status.content), what="history loaded")
 
@@ -234,7 +235,7 @@ async def test_demo_mode_checks_against_the_sandbox_and_stores_nothing(make_app,
 async def test_history_without_a_key_and_cancel(make_app, sandbox):
     app = make_app(api_key=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f3")
         screen = await login_screen(app)
         assert "see the history" in str(screen.query_one("#login-reason", Static).content)
@@ -257,16 +258,16 @@ async def test_a_key_refused_while_polling_opens_the_login_once(make_app, sandbo
         sandbox.revoke_key(KEY)
         screen = await login_screen(app)
         assert str(screen.query_one("#login-reason", Static).content) == REFUSED_WHILE_POLLING
-        assert app.backend.poller.paused
-        app._auth_lost()  # a second report does not stack a second screen
+        assert app.engine.poller.paused
+        app.post_message(engine_events.AuthLost("refused again"))  # no second screen stacks
         await pilot.pause()
         assert sum(isinstance(s, LoginScreen) for s in app.screen_stack) == 1
 
         sandbox.add_account(OTHER_KEY, Decimal("10.00"))
         await paste_key(app, pilot, OTHER_KEY)
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="back")
-        assert not app.backend.poller.paused  # polling resumed with the new key
-        assert app.backend.client.api_key == OTHER_KEY
+        assert not app.engine.poller.paused  # polling resumed with the new key
+        assert app.engine.client.api_key == OTHER_KEY
         assert keyring.passwords == {(SERVICE, "default"): OTHER_KEY}
 
 
@@ -275,20 +276,20 @@ async def test_log_out_removes_the_key_after_asking(make_app, sandbox, account):
     keyring.passwords[(SERVICE, "work")] = KEY
     app = make_app(api_key=KEY, options=options(storage_on(keyring, "work"), profile="work"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.account_status.balance is not None, what="balance")
+        await wait_until(lambda: app.engine.status().balance is not None, what="balance")
         app.action_logout()
         await wait_until(lambda: isinstance(app.screen, LogoutScreen))
         await pilot.press("n")
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
-        assert keyring.passwords and app.backend.client.has_key
+        assert keyring.passwords and app.engine.client.has_key
 
         app.action_logout()
         await wait_until(lambda: isinstance(app.screen, LogoutScreen))
         await pilot.press("y")
-        await wait_until(lambda: not app.backend.client.has_key, what="logged out")
-        await wait_until(lambda: not app.account_status.has_key)
+        await wait_until(lambda: not app.engine.client.has_key, what="logged out")
+        await wait_until(lambda: not app.engine.status().has_key)
         assert keyring.passwords == {}
-        assert app.account_status.balance is None
+        assert app.engine.status().balance is None
         balance = app.screen.query_one("#topbar-balance", Static)
         await wait_until(lambda: str(balance.content) == "no API key")
 
@@ -297,7 +298,7 @@ async def test_log_out_removes_the_key_after_asking(make_app, sandbox, account):
         screen = await login_screen(app)
         assert "profile 'work'" in str(screen.query_one(".dialog-title", Static).content)
         await paste_key(app, pilot, KEY)
-        await wait_until(lambda: app.backend.client.api_key == KEY, what="logged in again")
+        await wait_until(lambda: app.engine.client.api_key == KEY, what="logged in again")
         assert keyring.passwords == {(SERVICE, "work"): KEY}
 
 
@@ -331,7 +332,7 @@ async def test_no_warning_segment_over_https_or_loopback(make_app):
 async def test_a_malformed_key_is_refused_before_anything_is_sent(make_app, sandbox):
     app = make_app(api_key=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(lambda: app.backend.ready)
+        await wait_until(lambda: app.engine.ready)
         await pilot.press("f4")
         screen = await login_screen(app)
         sandbox.clear_request_log()

@@ -21,7 +21,7 @@ async def rent_and_receive(app, pilot, sandbox, code: str = "482913") -> int:
     await open_prices(app, pilot)
     rental_id = await rent_cursor_offer(app, pilot)
     sandbox.deliver_sms(rental_id, code=code)
-    await wait_until(lambda: app.rental(rental_id).code == code, what="the code")
+    await wait_until(lambda: app.engine.rental(rental_id).code == code, what="the code")
     return rental_id
 
 
@@ -85,9 +85,9 @@ async def test_default_country_is_preselected(make_app):
 
 
 def launch_options(base_url: str = "http://127.0.0.1:9/api/v1") -> AppOptions:
-    from rentnumber_tui.launch import _real_backend
+    from rentnumber_tui.launch import _real_engine
 
-    built = _real_backend(
+    built = _real_engine(
         argparse.Namespace(profile="default", base_url=base_url, allow_insecure_http=False)
     )
     assert not isinstance(built, str), built

@@ -32,7 +32,7 @@ from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.app.screens.login import LoginScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.credentials import CredentialStore
 from rentnumber_tui.launch import CredentialKeyStorage, sandbox_client_factory
@@ -87,12 +87,12 @@ class CrashingApp(RentNumberApp):
 
     @work(group="crash")  # exit_on_error defaults to True: the app crashes
     async def crash(self) -> None:
-        await self.backend.balance()
+        await self.engine.balance()
 
 
 @pytest.fixture
 def build(sandbox, clock, tmp_path) -> Callable[..., tuple[CrashingApp, Echoing]]:
-    backends: list[Backend] = []
+    backends: list[Engine] = []
 
     def make(options: AppOptions) -> tuple[CrashingApp, Echoing]:
         echoing = Echoing(sandbox)
@@ -103,16 +103,16 @@ def build(sandbox, clock, tmp_path) -> Callable[..., tuple[CrashingApp, Echoing]
             server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
             max_retries=0,
         )
-        backend = Backend(
+        engine = Engine(
             factory, Store(tmp_path / "store.sqlite3", "leak"), poll_settings=FAST_POLLING
         )
-        backends.append(backend)
-        return CrashingApp(backend, options), echoing
+        backends.append(engine)
+        return CrashingApp(engine, options), echoing
 
     yield make
-    for backend in backends:
-        backend.stop()
-        backend.store.close()
+    for engine in backends:
+        engine.stop()
+        engine.store.close()
 
 
 async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
@@ -142,7 +142,7 @@ async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
 
     with pytest.raises(WorkerFailed) as crash:
         async with app.run_test(size=SIZE, headless=False, notifications=True) as pilot:
-            await wait_until(lambda: app.backend.ready and isinstance(app.screen, ServicesScreen))
+            await wait_until(lambda: app.engine.ready and isinstance(app.screen, ServicesScreen))
             await pilot.press("f4")
 
             # A wrong key, which the server quotes back in its 401.
@@ -162,7 +162,7 @@ async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
             await wait_until(lambda: app.screen.state == "consent", what="the question")
             shots.append(app.export_screenshot())
             await pilot.press("y")
-            await wait_until(lambda: app.backend.client.api_key == LEAK, what="logged in")
+            await wait_until(lambda: app.engine.client.api_key == LEAK, what="logged in")
             await wait_until(lambda: isinstance(app.screen, ServicesScreen))
             await pilot.pause()
             shots.append(app.export_screenshot())
@@ -225,7 +225,7 @@ def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
 
     app = Pty(argv, env, SIZE)
     try:
-        # The services come from the server (nothing is cached yet): the backend is up.
+        # The services come from the server (nothing is cached yet): the engine is up.
         app.wait_for(app.shows("WhatsApp"), "the services")
         assert "no API key" in app.screen()
         app.send(F4)

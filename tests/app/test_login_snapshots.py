@@ -46,7 +46,7 @@ def snapshot(snap_compare, make_app, run_before) -> bool:
     async def before(pilot) -> None:
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
         listing = app.screen.query_one(FilterList)
-        await wait_until(lambda: listing.shown and app.backend.ready)
+        await wait_until(lambda: listing.shown and app.engine.ready)
         await pilot.press("f4")
         await wait_until(lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted)
         await run_before(app, pilot)

@@ -36,7 +36,7 @@ def test_services_screen(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
         listing = app.screen.query_one(FilterList)
-        await wait_until(lambda: listing.shown and app.account_status.balance)
+        await wait_until(lambda: listing.shown and app.engine.status().balance)
 
     assert snapshot(snap_compare, make_app, run)
 
@@ -45,7 +45,7 @@ def test_services_filtered(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
         listing = app.screen.query_one(FilterList)
-        await wait_until(lambda: listing.shown and app.account_status.balance)
+        await wait_until(lambda: listing.shown and app.engine.status().balance)
         await pilot.press(*"tg")
 
     assert snapshot(snap_compare, make_app, run)
@@ -55,7 +55,7 @@ def test_countries_screen(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
         listing = app.screen.query_one(FilterList)
-        await wait_until(lambda: listing.shown and app.account_status.balance)
+        await wait_until(lambda: listing.shown and app.engine.status().balance)
         await pilot.press("enter")
         await wait_until(lambda: isinstance(app.screen, CountriesScreen))
         await wait_until(lambda: app.screen.query_one(FilterList).shown)
@@ -67,7 +67,7 @@ def test_price_table_sorted_by_stock(snap_compare, make_app):
     async def run(app, pilot):
         await open_prices(app, pilot, "whats", "*")
         await pilot.press("s", "s")  # stock, descending
-        await wait_until(lambda: app.account_status.balance)
+        await wait_until(lambda: app.engine.status().balance)
 
     assert snapshot(snap_compare, make_app, run)
 
@@ -123,7 +123,7 @@ def test_history(snap_compare, make_app):
 def test_help(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
-        await wait_until(lambda: app.account_status.balance)
+        await wait_until(lambda: app.engine.status().balance)
         await pilot.press("f1")
         await wait_until(lambda: isinstance(app.screen, HelpScreen))
 
@@ -133,7 +133,7 @@ def test_help(snap_compare, make_app):
 def test_rentals_empty(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))
-        await wait_until(lambda: app.account_status.balance)
+        await wait_until(lambda: app.engine.status().balance)
         await pilot.press("f2")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen))
 

@@ -22,14 +22,14 @@ async def test_a_failed_worker_is_told_and_logged(make_app, monkeypatch, caplog,
     notes = record_notes(app, monkeypatch)
     caplog.set_level(logging.ERROR, logger="rentnumber_tui.app")
     async with app.run_test() as pilot:
-        await wait_until(lambda: app.backend.ready, what="backend")
+        await wait_until(lambda: app.engine.ready, what="engine")
         if where == "screen":
-            monkeypatch.setattr(app.backend, "history", broken)
+            monkeypatch.setattr(app.engine, "history", broken)
             await pilot.press("f3")
             await wait_until(lambda: isinstance(app.screen, HistoryScreen), what="history")
             worker_name = "load"
         else:
-            monkeypatch.setattr(app.backend, "balance", broken)
+            monkeypatch.setattr(app.engine, "balance", broken)
             await pilot.press("f4")
             worker_name = "refresh_balance"
         await wait_until(

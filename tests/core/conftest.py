@@ -1,4 +1,4 @@
-"""Backends wired to the in-process sandbox (manual clock) for core tests."""
+"""Engines wired to the in-process sandbox (manual clock) for core tests."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rentnumber_tui.api.scheduler import RequestScheduler
-from rentnumber_tui.core.backend import Backend
-from rentnumber_tui.core.events import BackendEvent
+from rentnumber_tui.core.engine import Engine
+from rentnumber_tui.core.events import EngineEvent
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import sandbox_client_factory
@@ -17,15 +17,25 @@ from rentnumber_tui.sandbox import Sandbox
 
 #: Polls every 50 ms so tests wait on conditions, not on the real 1 s interval.
 FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
+#: The engine's timings, shortened the same way (the grace period after a lost answer,
+#: heartbeats and leases, watching the store).
+FAST_ENGINE = {
+    "reconcile_retry": 0.1,
+    "balance_settle": 0.05,
+    "rent_grace": 0.3,
+    "coordinate_every": 0.05,
+    "lease_ttl": 0.5,
+    "watch_every": 0.02,
+}
 
 
 class Recorder:
-    """Collects backend events (delivered on the backend thread)."""
+    """Collects engine events (delivered on the engine thread)."""
 
     def __init__(self) -> None:
-        self.events: list[BackendEvent] = []
+        self.events: list[EngineEvent] = []
 
-    def __call__(self, event: BackendEvent) -> None:
+    def __call__(self, event: EngineEvent) -> None:
         self.events.append(event)
 
     def of(self, kind: type) -> list:
@@ -33,26 +43,27 @@ class Recorder:
 
 
 @pytest.fixture
-def make_backend(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Backend]]:
-    """Start backends on the test's sandbox; a store file in tmp_path unless told."""
-    started: list[Backend] = []
+def make_engine(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
+    """Start engines on the test's sandbox; a store file in tmp_path unless told.
+    Several on one store file are processes of one account on one machine."""
+    started: list[Engine] = []
 
-    def make(*, store_path: Path | str | None = None, timeout: float = 15.0) -> Backend:
+    def make(
+        *, store_path: Path | str | None = None, timeout: float = 15.0, **timings: float
+    ) -> Engine:
         store = Store(store_path or tmp_path / "store.sqlite3", "test")
         factory = sandbox_client_factory(
             sandbox, scheduler=RequestScheduler(max_requests=50, per=1.0), timeout=timeout
         )
-        backend = Backend(
-            factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1, balance_settle=0.05
-        )
-        backend.start()
-        started.append(backend)
-        return backend
+        engine = Engine(factory, store, poll_settings=FAST_POLLING, **{**FAST_ENGINE, **timings})
+        engine.start()
+        started.append(engine)
+        return engine
 
     yield make
-    for backend in started:
-        backend.stop()
-        backend.store.close()
+    for engine in started:
+        engine.stop()
+        engine.store.close()
 
 
 @pytest.fixture

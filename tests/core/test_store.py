@@ -74,11 +74,12 @@ def test_purchase_journal_states(tmp_path):
     store = Store(tmp_path / "s.sqlite3", "acct")
     labels = RentalLabels("WhatsApp", "whatsapp", "Nigeria", "NG", "🇳🇬", "Alpha")
     first = store.begin_purchase(42, Decimal("450.00"), labels, NOW)
-    second = store.begin_purchase(43, Decimal("500.00"), labels, NOW)
+    other = replace(labels, provider="Beta")
+    second = store.begin_purchase(43, Decimal("500.00"), other, NOW)
     store.finish_purchase(first, "done", rental_id=101)
     pending = store.unresolved_purchases()
     assert [p.id for p in pending] == [second]
-    assert pending[0].labels == labels and pending[0].price == Decimal("500.00")
+    assert pending[0].labels == other and pending[0].price == Decimal("500.00")
     store.finish_purchase(second, "unknown", detail="timeout")
     assert store.unresolved_purchases()[0].state == "unknown"
     store.finish_purchase(second, "failed")

@@ -15,7 +15,7 @@ from rentnumber_tui.api.clock import ServerClock
 from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
-from rentnumber_tui.core.backend import Backend
+from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox
@@ -77,8 +77,8 @@ class Harness:
     shown: list[str] = field(default_factory=list)
 
     @property
-    def backend(self) -> Backend:
-        return self.app.backend
+    def engine(self) -> Engine:
+        return self.app.engine
 
 
 def client_factory(
@@ -140,8 +140,8 @@ def harness(
         base_url = server.base_url if server is not None else None
         factory = client_factory(sandbox, clock, base_url, timeout)
         store = Store(tmp_path / "store.sqlite3", "e2e")
-        backend = Backend(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
-        app = RentNumberApp(backend, AppOptions(demo=True, bell=False))
+        engine = Engine(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
+        app = RentNumberApp(engine, AppOptions(demo=True, bell=False))
         h = Harness(app, sandbox, clock, server=server)
         real_notify = app.notify
 
@@ -166,7 +166,7 @@ def harness(
                 yield h
                 await settled(app)
         finally:
-            backend.stop()
+            engine.stop()
             store.close()
 
     return run

@@ -100,7 +100,7 @@ class Fault:
     async def hit(self, h: Harness, count: int) -> None:
         """Wait until the server has misbehaved at least once."""
         if self.kind == "stop":
-            await wait_until(lambda: h.backend.client.health.state == "offline", what="offline")
+            await wait_until(lambda: h.engine.client.health.state == "offline", what="offline")
         elif self.kind == "401" and self.revoke:
             await wait_until(
                 lambda: any(r.status == 401 for r in h.sandbox.request_log), what="a 401"
@@ -116,7 +116,7 @@ class Fault:
         h.sandbox.faults.clear()
         if self.kind == "401" and self.revoke:
             h.sandbox.restore_key(DEMO_API_KEY)
-            h.backend.set_api_key(DEMO_API_KEY)
+            h.engine.set_api_key(DEMO_API_KEY)
         elif self.kind == "stop":
             assert h.server is not None
             if not h.server.running:
@@ -154,26 +154,26 @@ async def started(h: Harness) -> None:
     await wait_until(lambda: isinstance(h.app.screen, ServicesScreen), what="services screen")
     listing = h.app.screen.query_one(FilterList)
     await wait_until(lambda: listing.shown, what="services listed")
-    await wait_until(lambda: h.app.account_status.balance is not None, what="balance")
+    await wait_until(lambda: h.app.engine.status().balance is not None, what="balance")
 
 
 async def whatsapp(h: Harness) -> tuple[Service, Offer]:
-    services = h.app.services or await h.backend.services()
+    services = h.app.services or await h.engine.services()
     service = next(s for s in services if s.slug == "whatsapp")
-    offers = (await h.backend.prices("whatsapp")).offers
+    offers = (await h.engine.prices("whatsapp")).offers
     return service, next(o for o in offers if o.available)
 
 
 async def rented(h: Harness) -> TrackedRental:
     """A rental made before the fault, followed by the app."""
     service, offer = await whatsapp(h)
-    rental = await h.backend.rent(offer, service)
-    await wait_until(lambda: h.app.rental(rental.rental_id), what="rental in the app")
+    rental = await h.engine.rent(offer, service)
+    await wait_until(lambda: h.app.engine.rental(rental.rental_id), what="rental in the app")
     return rental
 
 
 def assert_nothing_dropped(h: Harness, rentals: list[TrackedRental]) -> None:
-    shown = {r.rental_id for r in h.app.live_rentals()}
+    shown = {r.rental_id for r in h.app.engine.rentals()}
     assert {r.rental_id for r in rentals} <= shown
     assert h.app.is_running
 
@@ -245,16 +245,16 @@ async def rent(h: Harness, fault: Fault) -> None:
         # rental on the account and shows it: exactly one, paid once.
         await wait_until(lambda: isinstance(h.app.screen, RentalsScreen), what="the rental")
         (rental,) = server_side()
-        assert h.app.rental(rental.rental_id) is not None
+        assert h.app.engine.rental(rental.rental_id) is not None
         assert h.sandbox.balance_of(DEMO_API_KEY) == START - offer.price
-        assert h.backend.store.unresolved_purchases() == []
+        assert h.engine.store.unresolved_purchases() == []
         return
 
     message = dialog.query_one("#confirm-message")
     await wait_until(lambda: SAYS[fault.kind] in str(message.content), what="why not rented")
     assert server_side() == []
     assert h.sandbox.balance_of(DEMO_API_KEY) == START
-    assert h.backend.renting_locked is None
+    assert h.engine.renting_locked is None
     if fault.kind in ("502_html", "hang"):
         assert "safe to try again" in str(message.content)
     fault.clear(h)
@@ -284,25 +284,25 @@ async def poll(h: Harness, fault: Fault) -> None:
     await fault.hit(h, count)
     h.sandbox.deliver_sms(rid, code="135790")
     if fault.kind == "401":
-        await wait_until(lambda: h.backend.poller.paused, what="polling paused")
+        await wait_until(lambda: h.engine.poller.paused, what="polling paused")
         await says(h, "API key", "that the key was refused")
     elif fault.kind == "unknown_status":
         await wait_until(
-            lambda: h.app.rental(rid).status.value == "on_hold", what="the unknown status"
+            lambda: h.app.engine.rental(rid).status.value == "on_hold", what="the unknown status"
         )
         await says(h, "on_hold", "the unknown status, verbatim")
-        assert h.backend.poller.interval_for(h.app.rental(rid)) >= 0.2  # polled slowly
+        assert h.engine.poller.interval_for(h.app.engine.rental(rid)) >= 0.2  # polled slowly
     elif fault.kind in TRANSPARENT_FOR_GET:
         pass  # retried by the client; the code below arrives all the same
     else:
-        await wait_until(lambda: rid in h.app.poll_errors, what="a failed check")
-        assert SAYS[fault.kind] in h.app.poll_errors[rid]
+        await wait_until(lambda: h.engine.poll_error(rid), what="a failed check")
+        assert SAYS[fault.kind] in (h.engine.poll_error(rid) or "")
     assert_nothing_dropped(h, [rental, other])
     fault.clear(h)
-    await wait_until(lambda: h.app.rental(rid).code == "135790", timeout=10, what="the code")
-    assert h.app.rental(rid).status is RentalStatus.RECEIVED
-    assert rid not in h.app.poll_errors
-    assert h.backend.store.codes_of(rid)
+    await wait_until(lambda: h.app.engine.rental(rid).code == "135790", timeout=10, what="the code")
+    assert h.app.engine.rental(rid).status is RentalStatus.RECEIVED
+    assert h.engine.poll_error(rid) is None
+    assert h.engine.store.codes_of(rid)
     assert_nothing_dropped(h, [rental, other])
     if fault.kind == "429":
         # Backed off as asked (Retry-After: 1) before asking again.
@@ -325,7 +325,7 @@ async def cancel(h: Harness, fault: Fault) -> None:
     await wait_until(lambda: isinstance(h.app.screen, ConfirmCancelScreen), what="dialog")
     await h.pilot.press("y")
     rid = rental.rental_id
-    refunded = lambda: h.app.rental(rid).status is RentalStatus.REFUNDED  # noqa: E731
+    refunded = lambda: h.app.engine.rental(rid).status is RentalStatus.REFUNDED  # noqa: E731
     if fault.kind == "unknown_status":
         await says(h, "refunded", "the refund")
         # The answer's status is unknown: the app keeps checking until the real one.
@@ -354,12 +354,12 @@ async def balance(h: Harness, fault: Fault) -> None:
     # A 502 that lasts: the client's retries do not get past it.
     fault.inject(h, count=100 if fault.kind == "502_html" else None)
     await h.pilot.press("f4")
-    new = lambda: h.app.account_status.balance.amount == Decimal("1234.50")  # noqa: E731
+    new = lambda: h.app.engine.status().balance.amount == Decimal("1234.50")  # noqa: E731
     if fault.kind in TRANSPARENT_FOR_GET | {"unknown_status"}:
         await wait_until(new, what="the balance despite the fault")
         return
     await says(h, SAYS[fault.kind], "why the balance is unknown", timeout=3)
-    assert h.app.account_status.balance.amount == START  # the last known one stays
+    assert h.app.engine.status().balance.amount == START  # the last known one stays
     fault.clear(h)
     await h.pilot.press("f4")
     await wait_until(new, timeout=10, what="the balance again")

@@ -25,7 +25,7 @@ def namespace(base_url: str | None = None, *, insecure: bool = False, profile: s
 
 
 def built(base_url: str | None = None, **kw):
-    result = launch._real_backend(namespace(base_url, **kw))
+    result = launch._real_engine(namespace(base_url, **kw))
     if isinstance(result, str):
         return result
     backend, options = result

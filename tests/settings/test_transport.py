@@ -12,7 +12,7 @@ import pytest
 
 from rentnumber_tui.api import InsecureTransport, RentNumberClient, RequestScheduler
 from rentnumber_tui.config import load_settings
-from rentnumber_tui.launch import _real_backend
+from rentnumber_tui.launch import _real_engine
 from rentnumber_tui.transport import (
     BaseUrlError,
     Transport,
@@ -127,7 +127,7 @@ def test_the_client_decides_as_the_rule_does(url: str, verdict: Transport) -> No
 
 @pytest.mark.parametrize(("url", "verdict"), CASES)
 def test_the_launcher_decides_as_the_rule_does(url: str, verdict: Transport) -> None:
-    built = _real_backend(
+    built = _real_engine(
         argparse.Namespace(profile="default", base_url=url, allow_insecure_http=False)
     )
     if verdict is Transport.REFUSED:
@@ -143,7 +143,7 @@ def test_unusable_urls_fail_alike_on_the_command_line_in_the_env_and_in_the_file
     # Command line: an explicit flag is never ignored, not even an empty one.
     with pytest.raises(BaseUrlError, match=r"^--base-url "):
         resolve_base_url(url)
-    built = _real_backend(
+    built = _real_engine(
         argparse.Namespace(profile="default", base_url=url, allow_insecure_http=True)
     )
     assert isinstance(built, str) and "--base-url" in built

@@ -11,11 +11,12 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app import events
 from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.rentals_bar import RentalsBar
 from rentnumber_tui.app.widgets.topbar import TopBar
+from rentnumber_tui.core import events as core
 from rentnumber_tui.core.text import safe_text
 
 
@@ -60,12 +61,12 @@ class RetryingScreen(AppScreen):
         raise NotImplementedError
 
     def on_mount(self) -> None:
-        self.app.account_signal.subscribe(self, self._connection_changed)
+        self.follow_engine(core.HealthChanged)
 
-    def _connection_changed(self, status: AccountStatus) -> None:
+    def on_engine_health_changed(self, message: events.HealthChanged) -> None:
         # Only a server that did not answer at all counts: after a 502 the next attempt
         # waits for the timer, not for the next answer.
-        was_offline, self._offline = self._offline, status.connection == "offline"
+        was_offline, self._offline = self._offline, message.state == "offline"
         if was_offline and not self._offline and self._load_failed:
             self.load()
 
@@ -108,14 +109,22 @@ class CatalogListScreen(AppScreen):
         )
 
     def on_mount(self) -> None:
-        self._refresh_list()
-        self.app.catalog_signal.subscribe(self, lambda _: self._refresh_list())
-
-    def _refresh_list(self) -> None:
+        self.follow_engine(core.CatalogUpdated, core.CatalogFailed)
         entries = getattr(self.app, self.CATALOG)
         if entries is not None:
             self.show_entries(entries)
-        error = self.app.catalog_error
+        self._say_why(self.app.catalog_error)
+
+    def on_engine_catalog_updated(self, message: events.CatalogUpdated) -> None:
+        entries = getattr(message, self.CATALOG)
+        if entries is not None:
+            self.show_entries(entries)
+            self._say_why(None)
+
+    def on_engine_catalog_failed(self, message: events.CatalogFailed) -> None:
+        self._say_why(message.text)
+
+    def _say_why(self, error: str | None) -> None:
         listing = self.query_one(FilterList)
         if error:
             listing.set_empty(

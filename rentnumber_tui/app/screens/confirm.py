@@ -14,9 +14,17 @@ from textual.widgets import Button, Static
 
 from rentnumber_tui.api.errors import ApiError, InsufficientBalance, OutOfStock
 from rentnumber_tui.api.models import Offer, Service
-from rentnumber_tui.app.format import rental_title
+from rentnumber_tui.app import events
+from rentnumber_tui.app.format import rental_title, status_label
 from rentnumber_tui.app.node import AppNode
-from rentnumber_tui.core.backend import RentBlocked, RentFailedSafely, RentStillUnknown
+from rentnumber_tui.core import events as core
+from rentnumber_tui.core.engine import (
+    RentAmbiguous,
+    RentBlocked,
+    RentFailedSafely,
+    RentNotSent,
+    RentStillUnknown,
+)
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -56,6 +64,8 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         self.currency = "NGN"
         self.busy = False
         self.finished = False
+        #: A rent whose answer was lost and is being checked: its journal id.
+        self.waiting_for: int | None = None
 
     def compose(self) -> ComposeResult:
         offer = self.offer
@@ -94,12 +104,17 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         self.query_one("#go-back", Button).disabled = self.busy
 
     def on_mount(self) -> None:
-        app = self.app
-        last = app.account_status.balance
+        engine = self.app.engine
+        self.follow_engine(core.PurchaseUpdate)
+        last = engine.status().balance
         if last is not None:
             self._show_balance(last.amount, last.currency)
         if not self.offer.available:
             self._refuse_unavailable()
+            return
+        locked = engine.renting_locked_for(self.offer, self.service.name)
+        if locked is not None:
+            self._fail(safe_text(locked, max_length=500))
             return
         self.fetch_balance()
 
@@ -113,7 +128,7 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
     @work(exclusive=True, group="confirm-balance", exit_on_error=False)
     async def fetch_balance(self) -> None:
         try:
-            balance = await self.app.backend.balance()
+            balance = await self.app.engine.balance()
         except ApiError as error:
             if self.balance is None:
                 self.query_one("#confirm-balance", Static).update(
@@ -172,15 +187,15 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
 
     @work(exclusive=True, group="rent", exit_on_error=False)
     async def rent(self) -> None:
-        backend = self.app.backend
+        engine = self.app.engine
         try:
-            rental = await backend.rent(self.offer, self.service, self.flag)
-        except RentBlocked as blocked:
-            self._fail(safe_text(blocked.message, max_length=500))
+            rental = await engine.rent(self.offer, self.service, self.flag)
+        except (RentBlocked, RentNotSent, RentAmbiguous) as refused:
+            self._fail(safe_text(refused.message, max_length=600))
         except RentFailedSafely as safe:
             self._fail(safe_text(safe.message, max_length=500), retry=True)
         except RentStillUnknown as unknown:
-            self._fail(safe_text(unknown.message, max_length=500))
+            self._wait_for(unknown)
         except InsufficientBalance as error:
             self._fail(f"Not enough balance. The server says: {_server_says(error)}")
         except OutOfStock as error:
@@ -190,6 +205,33 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         else:
             self.busy = False
             self.dismiss(rental)
+
+    def _wait_for(self, unknown: RentStillUnknown) -> None:
+        """The answer was lost: say what is being waited for and how long; the dialog
+        may be closed, the engine goes on checking and says the outcome."""
+        self.waiting_for = unknown.purchase_id
+        self._fail(safe_text(unknown.message, max_length=700))
+        self.query_one("#confirm-hint", Static).update(
+            Content("Esc: close (the result is shown when it is known)")
+        )
+
+    def on_engine_purchase_update(self, message: events.PurchaseUpdate) -> None:
+        update = message.update
+        if update.purchase_id != self.waiting_for:
+            return
+        if not update.final:
+            self._say(safe_text(update.message, max_length=700), error=True)
+            return
+        self.waiting_for = None
+        if update.rental is not None:
+            self.dismiss(update.rental)
+        elif update.nothing_bought:
+            self._fail(
+                f"{safe_text(update.message, max_length=500)} It is safe to try again.",
+                retry=True,
+            )
+        else:
+            self._fail(safe_text(update.message, max_length=700))
 
     def _fail(self, text: str, *, retry: bool = False) -> None:
         self.busy = False
@@ -203,7 +245,9 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
 
 
 class ConfirmCancelScreen(AppNode, ModalScreen[bool]):
-    """Says whether cancelling refunds (no SMS yet) or not (an SMS arrived)."""
+    """Says whether cancelling refunds (no SMS yet) or not (an SMS arrived), following
+    the rental live: an SMS arriving while it is open changes the text and the
+    consequence, and `promises_refund` tells the engine what the person was told."""
 
     BINDINGS = [
         Binding(
@@ -215,24 +259,16 @@ class ConfirmCancelScreen(AppNode, ModalScreen[bool]):
     def __init__(self, rental: TrackedRental) -> None:
         super().__init__(classes="dialog-screen")
         self.rental = rental
+        #: What the dialog said when the person decided (the engine checks it again).
+        self.promises_refund = not rental.has_sms
 
     def compose(self) -> ComposeResult:
         rental = self.rental
-        if rental.code or rental.status.has_sms:
-            consequence = (
-                "An SMS has already arrived, so cancelling gives NO refund.",
-                "bold $warning",
-            )
-        else:
-            consequence = (
-                f"No SMS has arrived: {format_money(rental.cost)} will be refunded.",
-                "bold $success",
-            )
         with Vertical(classes="dialog", id="confirm-cancel"):
             yield Static(Content("Cancel this rental?"), classes="dialog-title")
             yield Static(_row("Rental", rental_title(rental)))
             yield Static(_row("Number", safe_text(rental.phone, max_length=40), "bold"))
-            yield Static(Content.assemble(consequence), classes="dialog-message")
+            yield Static(self._consequence(), id="cancel-consequence", classes="dialog-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel rental", id="do-cancel", variant="error")
                 yield Button("Keep it", id="keep")
@@ -240,9 +276,42 @@ class ConfirmCancelScreen(AppNode, ModalScreen[bool]):
                 Content("Enter or y: cancel it · Esc or n: keep it"), classes="dialog-hint"
             )
 
+    def on_mount(self) -> None:
+        self.follow_engine(core.RentalChanged)
+
+    def _consequence(self) -> Content:
+        rental = self.rental
+        if rental.is_final:
+            return Content.assemble(
+                (f"This rental has already ended ({status_label(rental.status)}).", "bold")
+            )
+        if rental.has_sms:
+            code = f" (code {safe_text(rental.code, max_length=20)})" if rental.code else ""
+            return Content.assemble(
+                (
+                    f"An SMS has already arrived{code}, so cancelling gives NO refund.",
+                    "bold $warning",
+                )
+            )
+        return Content.assemble(
+            (f"No SMS has arrived: {format_money(rental.cost)} will be refunded.", "bold $success")
+        )
+
+    def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
+        if message.rental.rental_id != self.rental.rental_id:
+            return
+        self.rental = message.rental
+        self.promises_refund = not message.rental.has_sms
+        self.query_one("#cancel-consequence", Static).update(self._consequence())
+        self.query_one("#do-cancel", Button).disabled = message.rental.is_final
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "confirm" and self.rental.is_final)
+
     @on(Button.Pressed, "#do-cancel")
     def action_confirm(self) -> None:
-        self.dismiss(True)
+        if not self.rental.is_final:
+            self.dismiss(True)
 
     @on(Button.Pressed, "#keep")
     def _keep_pressed(self) -> None:

@@ -60,7 +60,6 @@ class HistoryScreen(RetryingScreen):
         yield Static(id="history-status")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.load()
 
     def action_refresh(self) -> None:
@@ -76,20 +75,26 @@ class HistoryScreen(RetryingScreen):
         status.update(Content("Loading history…"))
         table.loading = table.row_count == 0
         try:
-            rentals = await self.app.backend.history()
+            history = await self.app.engine.history()
         except ApiError as error:
             status.update(self.load_failed("the history", error))
             return
         finally:
             table.loading = False
         self.loaded_ok()
-        self.rentals = rentals
+        self.rentals = rentals = history.rentals
         table.clear()
         for rental in rentals:
             table.add_row(*history_row(rental), key=str(rental.rental_id))
         spent = sum(
             (r.cost for r in rentals if r.status.value not in ("refunded", "expired")), Decimal(0)
         )
-        status.update(
-            Content(f"{len(rentals)} rentals · {format_money(spent)} spent (refunds excluded)")
-        )
+        summary = f"{len(rentals)} rentals · {format_money(spent)} spent (refunds excluded)"
+        if history.problem:
+            status.update(
+                Content.assemble(
+                    (safe_text(history.problem, max_length=400), "bold $error"), "\n", summary
+                )
+            )
+        else:
+            status.update(Content(summary))

@@ -192,9 +192,9 @@ class LoginScreen(AppNode, ModalScreen[bool]):
     async def check(self) -> None:
         key = self._key
         assert key is not None
-        backend = self.app.backend
+        engine = self.app.engine
         try:
-            balance = await backend.verify_key(key)
+            balance = await engine.verify_key(key)
         except Unauthorized:
             self._refused(REFUSED)
             return
@@ -299,7 +299,7 @@ class LoginScreen(AppNode, ModalScreen[bool]):
         key, balance = self._key, self._balance
         assert key is not None
         self._set_state("applying")
-        await self.app.backend.use_key(key, balance)
+        await self.app.engine.use_key(key, balance)
         self.app.notify(
             f"Logged in with {mask_key(key)} (profile '{self.profile}'); {self.stored_in}.",
             title="API key",

@@ -79,7 +79,6 @@ class PricesScreen(RetryingScreen):
         yield Static(id="prices-status")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#offer-filter", Input).display = False
         self.load()
 
@@ -96,7 +95,7 @@ class PricesScreen(RetryingScreen):
         table.loading = first
         status.update(Content("Loading offers…" if first else "Refreshing…"))
         try:
-            price_list = await self.app.backend.prices(
+            price_list = await self.app.engine.prices(
                 self.service.slug, self.country.id if self.country else None
             )
         except ApiError as error:
@@ -177,7 +176,7 @@ class PricesScreen(RetryingScreen):
         # Without a key the login screen opens; once a key is accepted, renting goes on.
         if not app.require_key("rent a number", then=lambda: self.rent(offer)):
             return
-        locked = app.backend.renting_locked
+        locked = app.engine.renting_locked_for(offer, self.service.name)
         if locked:
             self.notify(locked, title="Cannot rent now", severity="warning", markup=False)
             return

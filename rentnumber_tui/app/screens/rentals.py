@@ -14,10 +14,13 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.app.format import fit_cells, rental_time_left, status_label
+from rentnumber_tui.app import events
+from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
 from rentnumber_tui.app.screens.base import AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
+from rentnumber_tui.core import events as core
+from rentnumber_tui.core.engine import CancelChanged
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -30,11 +33,13 @@ def rental_option(rental: TrackedRental, now: datetime) -> Option:
         state = (f"code {safe_text(rental.code, max_length=10)}", "bold $success")
     else:
         state = (status_label(rental.status), "$text-muted")
+    mark = origin_mark(rental)
     prompt = Content.assemble(
         (f"{fit_cells(service, 16)} ", "bold"),
         f"{fit_cells(phone, 20)} ",
         (fit_cells(state[0], 18), state[1]),
         f" {rental_time_left(rental, now):>8}",
+        (f"  {mark}", "italic $warning") if mark else "",
     )
     return Option(prompt, id=str(rental.rental_id))
 
@@ -87,8 +92,17 @@ class RentalsScreen(AppScreen):
             yield self._detail
 
     def on_mount(self) -> None:
-        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())
+        self.follow_engine(core.RentalChanged, core.RentalPollFailed, core.EngineReady)
         self.set_interval(1.0, self.tick)
+        self.redraw()
+
+    def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
+        self.redraw()
+
+    def on_engine_rental_poll_failed(self, message: events.RentalPollFailed) -> None:
+        self._show_detail()
+
+    def on_engine_ready(self, message: events.Ready) -> None:
         self.redraw()
 
     def select(self, rental_id: int) -> None:
@@ -100,12 +114,12 @@ class RentalsScreen(AppScreen):
         option = self._listing.highlighted_option
         if option is None or option.id is None:
             return None
-        return self.app.rental(int(option.id))
+        return self.app.engine.rental(int(option.id))
 
     def redraw(self) -> None:
-        app = self.app
-        rentals = app.live_rentals()
-        now = app.backend.server_now()
+        engine = self.app.engine
+        rentals = engine.rentals()
+        now = engine.server_now()
         listing = self._listing
         keep = self._select
         if keep is None and listing.highlighted_option is not None:
@@ -124,10 +138,10 @@ class RentalsScreen(AppScreen):
 
     def tick(self) -> None:
         """Once a second: countdowns move."""
-        app = self.app
-        now = app.backend.server_now()
+        engine = self.app.engine
+        now = engine.server_now()
         listing = self._listing
-        for index, rental in enumerate(app.live_rentals()):
+        for index, rental in enumerate(engine.rentals()):
             if index < listing.option_count and not rental.is_final:
                 listing.replace_option_prompt_at_index(index, rental_option(rental, now).prompt)
         self._detail.update_countdown(now)
@@ -138,9 +152,9 @@ class RentalsScreen(AppScreen):
 
     def _show_detail(self) -> None:
         rental = self.selected
-        app = self.app
-        error = app.poll_errors.get(rental.rental_id) if rental else None
-        self._detail.show(rental, app.backend.server_now(), error)
+        engine = self.app.engine
+        error = engine.poll_error(rental.rental_id) if rental else None
+        self._detail.show(rental, engine.server_now(), error)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -167,7 +181,7 @@ class RentalsScreen(AppScreen):
     @work(group="rental-refresh", exit_on_error=False)
     async def refresh_rental(self, rental_id: int) -> None:
         try:
-            await self.app.backend.refresh_rental(rental_id)
+            await self.app.engine.refresh_rental(rental_id)
         except ApiError as error:
             self.notify(
                 safe_text(error.message, max_length=500),
@@ -188,16 +202,27 @@ class RentalsScreen(AppScreen):
             )
             return
 
+        dialog = ConfirmCancelScreen(rental)
+
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.cancel(rental.rental_id)
+                self.cancel(rental.rental_id, dialog.promises_refund)
 
-        self.app.push_screen(ConfirmCancelScreen(rental), confirmed)
+        self.app.push_screen(dialog, confirmed)
 
     @work(group="cancel", exit_on_error=False)
-    async def cancel(self, rental_id: int) -> None:
+    async def cancel(self, rental_id: int, expect_refund: bool) -> None:
         try:
-            result, _ = await self.app.backend.cancel(rental_id)
+            result, _ = await self.app.engine.cancel(rental_id, expect_refund=expect_refund)
+        except CancelChanged as changed:
+            self.notify(
+                safe_text(changed.message, max_length=400),
+                title="Not cancelled",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+            return
         except ApiError as error:
             self.notify(
                 safe_text(error.message, max_length=300),
@@ -209,5 +234,8 @@ class RentalsScreen(AppScreen):
         if result.refunded:
             text = f"Cancelled; {format_money(result.amount)} refunded."
         else:
-            text = f"Cancelled ({status_label(result.status)}); no refund."
+            text = (
+                f"Cancelled ({status_label(result.status)}); no refund — an SMS had arrived. "
+                "Its code is kept here."
+            )
         self.notify(text, title="Rental cancelled", markup=False)

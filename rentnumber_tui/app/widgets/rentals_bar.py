@@ -7,8 +7,10 @@ from datetime import datetime
 from textual.content import Content
 from textual.widgets import Static
 
-from rentnumber_tui.app.format import fit_cells, rental_time_left, status_label
+from rentnumber_tui.app import events
+from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
 from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.core import events as core
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
@@ -21,17 +23,23 @@ class RentalsBar(AppNode, Static):
     for the countdowns."""
 
     def on_mount(self) -> None:
-        self.app.rentals_signal.subscribe(self, lambda _: self.redraw())
+        self.follow_engine(core.RentalChanged, core.EngineReady)
         self.set_interval(1.0, self.redraw)
         self.redraw()
 
+    def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
+        self.redraw()
+
+    def on_engine_ready(self, message: events.Ready) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
-        app = self.app
-        rentals: list[TrackedRental] = [r for r in app.live_rentals() if not r.is_final]
+        engine = self.app.engine
+        rentals: list[TrackedRental] = [r for r in engine.rentals() if not r.is_final]
         self.display = bool(rentals)
         if not rentals:
             return
-        now = app.backend.server_now()
+        now = engine.server_now()
         lines = [_line(rental, now) for rental in rentals[:MAX_LINES]]
         more = len(rentals) - MAX_LINES
         if more > 0:
@@ -43,6 +51,8 @@ def _line(rental: TrackedRental, now: datetime) -> Content:
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=18)
     phone = safe_text(rental.phone, max_length=20)
     left = rental_time_left(rental, now)
+    mark = origin_mark(rental)
+    origin = (f"  {mark}", "italic $warning") if mark else ""
     if rental.code:
         return Content.assemble(
             (f" {fit_cells(service, 18)} ", "bold"),
@@ -50,10 +60,12 @@ def _line(rental: TrackedRental, now: datetime) -> Content:
             ("code ", "$text-muted"),
             (safe_text(rental.code, max_length=12), "bold $success"),
             f"  {left:>7}",
+            origin,
         )
     return Content.assemble(
         (f" {fit_cells(service, 18)} ", "bold"),
         f"{fit_cells(phone, 20)} ",
         (status_label(rental.status), "$text-muted"),
         f"  {left:>7}",
+        origin,
     )

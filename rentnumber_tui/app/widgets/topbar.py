@@ -8,8 +8,10 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from rentnumber_tui.app.messages import AccountStatus
+from rentnumber_tui.app import events
 from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.core import events as core
+from rentnumber_tui.core.engine import AccountStatus
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
 
@@ -21,7 +23,7 @@ _CONNECTION = {
 
 
 class TopBar(AppNode, Horizontal):
-    """Subscribes to the App's account signal; polls the request budget twice a second
+    """Follows the engine's account events; reads the request budget twice a second
     (a cheap read of two integers)."""
 
     def __init__(self, title: str) -> None:
@@ -47,10 +49,24 @@ class TopBar(AppNode, Horizontal):
         insecure = app.options.insecure_transport
         self._insecure.display = bool(insecure)
         self._insecure.tooltip = Content(safe_text(insecure)) if insecure else None
-        self._show_status(app.account_status)
-        app.account_signal.subscribe(self, self._show_status)
+        self.follow_engine(
+            core.BalanceChanged, core.HealthChanged, core.KeyChanged, core.EngineReady
+        )
+        self._show_status(app.engine.status())
         self._show_budget()
         self.set_interval(0.5, self._show_budget)
+
+    def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
+        self._show_status(self.app.engine.status())
+
+    def on_engine_health_changed(self, message: events.HealthChanged) -> None:
+        self._show_status(self.app.engine.status())
+
+    def on_engine_key_changed(self, message: events.KeyChanged) -> None:
+        self._show_status(self.app.engine.status())
+
+    def on_engine_ready(self, message: events.Ready) -> None:
+        self._show_status(self.app.engine.status())
 
     def _show_status(self, status: AccountStatus) -> None:
         if status.balance is not None:
@@ -68,7 +84,7 @@ class TopBar(AppNode, Horizontal):
         connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
 
     def _show_budget(self) -> None:
-        in_window, waiting, ceiling = self.app.backend.request_stats()
+        in_window, waiting, ceiling = self.app.engine.request_stats()
         text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"

@@ -15,19 +15,19 @@ def sandbox(clock: ManualClock) -> Sandbox:
     return Sandbox(SandboxConfig(seed=7, no_sms_probability=1.0), clock=clock)
 
 
-async def test_expiry_without_sms_refunds_and_stops_polling(make_backend, sandbox, clock):
-    backend = make_backend()
-    offer, service = await first_offer(backend)
-    rental = await backend.rent(offer, service)
+async def test_expiry_without_sms_refunds_and_stops_polling(make_engine, sandbox, clock):
+    engine = make_engine()
+    offer, service = await first_offer(engine)
+    rental = await engine.rent(offer, service)
     clock.advance(901)
 
-    await wait_until(lambda: not backend.poller.followed, what="polling to stop")
+    await wait_until(lambda: not engine.poller.followed, what="polling to stop")
 
-    stored = backend.store.load_rentals()[0]
+    stored = engine.store.load_rentals()[0]
     assert stored.status is RentalStatus.EXPIRED and stored.code is None
     assert sandbox.balance_of(DEMO_API_KEY) == START_BALANCE
-    assert rental.rental_id in [r.rental_id for r in backend.rentals()]
+    assert rental.rental_id in [r.rental_id for r in engine.rentals()]
     await wait_until(
-        lambda: backend.last_balance and backend.last_balance.amount == START_BALANCE,
+        lambda: engine.last_balance and engine.last_balance.amount == START_BALANCE,
         what="the refund in the balance",
     )

@@ -1,0 +1,1281 @@
+"""The account engine: everything a front end asks of the account, and the one copy of
+its rentals — run on its own thread and event loop, shared with the other processes of
+this program through the local store and the request budget.
+
+Front ends (the TUI, later the CLI) only render and ask: they await the async methods
+from their own loop (the calls hop threads) and subscribe to `EngineEvent`s. The engine
+owns state and money: the rentals, the purchase journal and reconciliation, polling,
+the balance.
+
+Several processes may follow one account (two terminals, a script). They share:
+- the store (one SQLite file): the journal, every rental and code, who is alive, and
+  who polls which rental (leases, so each active rental is polled by one process; when
+  a process exits or dies its rentals move to another within `LEASE_TTL`);
+- the request budget (`api.shared_budget`): 2 requests per second for all of them.
+Each engine watches the store (`PRAGMA data_version`, every `WATCH_EVERY` seconds) and
+shows what the others changed — a code polled by another process reaches every screen.
+Rentals made elsewhere (the website, another machine) are found with `GET /rentals` at
+background priority: at start, after every rent and cancel, and every minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
+from rentnumber_tui.api.models import (
+    Balance,
+    CancelResult,
+    Country,
+    HistoryEntry,
+    Offer,
+    PriceList,
+    Service,
+    ServiceRef,
+)
+from rentnumber_tui.api.scheduler import Priority
+from rentnumber_tui.core import catalog, reconcile
+from rentnumber_tui.core.events import (
+    AuthLost,
+    BalanceChanged,
+    CatalogFailed,
+    CatalogUpdated,
+    EngineEvent,
+    EngineReady,
+    HealthChanged,
+    KeyChanged,
+    PurchaseUpdate,
+    RentalChanged,
+    RentalPollFailed,
+    StoreFailed,
+)
+from rentnumber_tui.core.poller import Poller, PollSettings
+from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
+from rentnumber_tui.core.store import Purchase, PurchaseLocked, Store, StoreError
+from rentnumber_tui.core.text import safe_text
+from rentnumber_tui.user_error import UserFacingError
+
+if TYPE_CHECKING:  # httpx is imported on the engine thread, off the first frame's path
+    from rentnumber_tui.api.client import Health, RentNumberClient
+
+T = TypeVar("T")
+
+#: Finished rentals stay in the live panel this long after they end.
+RECENT_WINDOW = timedelta(hours=1)
+#: Seconds between two looks at an unresolved purchase while the server does not answer.
+RECONCILE_RETRY = 5.0
+#: After a rent's answer was lost, how long a slow server may still perform it: "nothing
+#: was bought" is said only after this, with a second look at the account.
+RENT_GRACE = 60.0
+#: Seconds a background balance refresh (or account look-up) waits for further changes
+#: to fold in, so a burst of rents spends one request, not one each.
+BALANCE_SETTLE = 2.0
+#: How often each engine checks the store for what other processes wrote.
+WATCH_EVERY = 0.1
+#: How often each engine renews its heartbeat and leases; and when a silent process's
+#: rentals go to another.
+COORDINATE_EVERY = 1.0
+LEASE_TTL = 3.5
+#: How often the account's rentals are looked up to find those made elsewhere.
+DISCOVER_EVERY = 60.0
+#: Longest error text handed to a front end (a server may send pages of it).
+MAX_MESSAGE = 500
+
+
+class RentBlocked(UserFacingError):
+    """A rent cannot start now: one is in flight, or the same offer's earlier outcome is
+    unresolved, or the offer cannot be rented."""
+
+
+class RentNotSent(UserFacingError):
+    """The purchase journal could not be written, so nothing was sent: without it a lost
+    answer could mean paying twice."""
+
+
+class RentFailedSafely(UserFacingError):
+    """The rent's outcome was unknown; the account was checked again after the grace
+    period and shows no new rental, and the wallet agrees: nothing was bought."""
+
+
+class RentStillUnknown(UserFacingError):
+    """The rent's outcome is unknown and cannot be settled yet. Renting that offer stays
+    locked; the engine keeps checking and reports with `PurchaseUpdate` events."""
+
+    def __init__(self, message: str, *, purchase_id: int, check_at: datetime | None) -> None:
+        super().__init__(message)
+        self.purchase_id = purchase_id
+        self.check_at = check_at
+
+
+class RentAmbiguous(UserFacingError):
+    """Several rentals on the account match the lost answer; none was adopted. Each is
+    shown, marked, for the person to judge."""
+
+    def __init__(self, message: str, *, candidates: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class CancelChanged(UserFacingError):
+    """The rental changed since the person decided (an SMS arrived, it ended): nothing was
+    sent. `rental` is how it is now."""
+
+    def __init__(self, message: str, rental: TrackedRental) -> None:
+        super().__init__(message)
+        self.rental = rental
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    """What a front end shows about the account: balance, connection, key."""
+
+    balance: Balance | None
+    connection: str
+    connection_message: str | None
+    has_key: bool
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The account's rentals, newest first, and why some may be missing."""
+
+    rentals: list[TrackedRental]
+    problem: str | None = None
+
+
+class _Folded:
+    """A background chore that many requests fold into: it runs `settle` seconds after
+    the last request, once, and again if requests came while it ran."""
+
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]], settle: float) -> None:
+        self._run = run
+        self._settle = settle
+        self._busy = False
+        self._again = False
+
+    async def request(self) -> None:
+        if self._busy:
+            self._again = True
+            return
+        self._busy = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                await asyncio.sleep(self._settle)
+                if self._again:  # more came meanwhile: wait for them to settle
+                    continue
+                await self._run()
+        finally:
+            self._busy = False
+
+
+class Engine:
+    def __init__(
+        self,
+        client_factory: Callable[[], RentNumberClient],
+        store: Store,
+        *,
+        poll_settings: PollSettings | None = None,
+        reconcile_retry: float = RECONCILE_RETRY,
+        balance_settle: float = BALANCE_SETTLE,
+        rent_grace: float = RENT_GRACE,
+        lease_ttl: float = LEASE_TTL,
+        coordinate_every: float = COORDINATE_EVERY,
+        watch_every: float = WATCH_EVERY,
+        discover_every: float = DISCOVER_EVERY,
+    ) -> None:
+        self._client_factory = client_factory
+        self.store = store
+        self._poll_settings = poll_settings or PollSettings()
+        self._reconcile_retry = reconcile_retry
+        self._rent_grace = rent_grace
+        self._lease_ttl = lease_ttl
+        self._coordinate_every = coordinate_every
+        self._watch_every = watch_every
+        self._discover_every = discover_every
+        #: This process's name in the store (leases, the journal's owner column).
+        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._subscribers: list[Callable[[EngineEvent], None]] = []
+        #: The one copy of the live rentals (followed, or ended within RECENT_WINDOW).
+        self._rentals: dict[int, TrackedRental] = {}
+        #: Store revision of the copy above, per rental (newer rows from others win).
+        self._revs: dict[int, int] = {}
+        self._poll_errors: dict[int, str] = {}
+        self._renting = False
+        #: Unresolved purchases this process settles.
+        self._unresolved: dict[int, Purchase] = {}
+        self._reconciling = False
+        #: Unresolved purchases of other processes, as last read (they lock their offer).
+        self._pending_elsewhere: list[Purchase] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.client: RentNumberClient | None = None
+        self.poller: Poller | None = None
+        self.last_balance: Balance | None = None
+        #: The wallet as the server last said it (no local adjustment), and when.
+        self._server_balance: tuple[Balance, datetime] | None = None
+        self._balance_chore = _Folded(self._refresh_balance_quietly, balance_settle)
+        self._discover_chore = _Folded(self._discover_now, balance_settle)
+        self._known_services: tuple[Service, ...] | None = None
+        self._known_countries: tuple[Country, ...] | None = None
+        self._seen_rev = 0
+        self._data_version: int | None = None
+        self._census = (0, 0)
+        self._store_problems: set[str] = set()
+        #: Set when the store could not be read at start: renting is refused then.
+        self.store_problem: str | None = None
+        #: Every store call runs on this one thread, in the order it was asked for: two
+        #: writes of the same rental (a poll, a history merge) can never swap places.
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="rentnumber-store")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, *, wait: bool = True) -> None:
+        """Start the engine thread; with `wait`, return once it is ready. Without, an
+        `EngineReady` event says when (the UI paints its first frame meanwhile)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="rentnumber-engine", daemon=True)
+            self._thread.start()
+        if wait:
+            self._ready.wait()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(self._startup())
+        self._ready.set()
+        self._emit(EngineReady())
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _startup(self) -> None:
+        client = self._client_factory()
+        self.client = client
+        client.add_listener(self._on_health)
+        # Poll at the rate the scheduler really grants (its window includes a margin).
+        granted = client.scheduler.granted_rate
+        settings = replace(self._poll_settings, rate=min(self._poll_settings.rate, granted))
+        self.poller = Poller(
+            lambda rental_id, priority: client.rental(rental_id, priority=priority),
+            self._save_polled,
+            client.server_clock.now,
+            on_change=self._polled,
+            on_error=self._poll_failed,
+            on_auth_lost=lambda error: self._emit(AuthLost(clean_message(error.message))),
+            settings=settings,
+            current=self._current,
+            census=lambda: self._census,
+        )
+        self._spawn(self.poller.run())
+        try:
+            await self._restore()
+        except StoreError as error:
+            self.store_problem = clean_message(error.message)
+            self._store_failed(error)
+        self._spawn(self._watch())
+        self._spawn(self._coordinate())
+
+    def stop(self) -> None:
+        """Stop polling, give this process's rentals to the others, close the connection
+        and end the thread (idempotent)."""
+        if self._thread is not None:
+            self._ready.wait(timeout=10)
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        self._thread = None
+
+    async def _shutdown(self) -> None:
+        """Cancel everything still running on the engine loop (polls, reconciliation,
+        requests the UI gave up on), leave the store's roll, close the connection."""
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(StoreError):
+            await self._db(self.store.unregister_process, self.owner)
+        if self.client is not None:
+            await self.client.aclose()
+        self._store_thread.shutdown(wait=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store call on the store thread (in order) and await it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_thread, partial(call, *args, **kwargs))
+
+    # -- crossing threads ----------------------------------------------------------------
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        assert self._loop is not None, "Engine.start() was not called"
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    async def _call(self, coro: Coroutine[Any, Any, T], *, shield: bool = False) -> T:
+        """Run `coro` on the engine loop and await it from the caller's loop. Cancelling
+        the caller cancels the work, unless `shield` (a rent must finish regardless)."""
+        if not self._ready.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
+        future = asyncio.wrap_future(self.submit(coro))
+        try:
+            return await (asyncio.shield(future) if shield else future)
+        except UserFacingError as error:
+            _cleaned(error)
+            raise
+
+    def subscribe(self, callback: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        """Call `callback` (on the engine thread) for every event; returns unsubscribe."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: EngineEvent) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback(event)
+
+    # -- state the front ends read directly ----------------------------------------------
+
+    def server_now(self) -> datetime:
+        """The server's time (the local clock until the first answer tells the offset)."""
+        if self.client is None:
+            return datetime.now(UTC)
+        return self.client.server_clock.now()
+
+    def rentals(self) -> list[TrackedRental]:
+        """The live panel's rentals: the account's active ones (wherever rented) and
+        those that ended recently; active first, then newest first."""
+        with self._lock:
+            rentals = list(self._rentals.values())
+        return sorted(rentals, key=lambda r: (r.is_final, -r.rental_id))
+
+    def rental(self, rental_id: int) -> TrackedRental | None:
+        with self._lock:
+            return self._rentals.get(rental_id)
+
+    def poll_error(self, rental_id: int) -> str | None:
+        """Why the last check of a rental failed (None: it did not)."""
+        with self._lock:
+            return self._poll_errors.get(rental_id)
+
+    def status(self) -> AccountStatus:
+        client = self.client
+        health: Health | None = client.health if client is not None else None
+        error = health.last_error if health is not None else None
+        return AccountStatus(
+            balance=self.last_balance,
+            connection=health.state if health is not None else "online",
+            connection_message=clean_message(error.message) if error is not None else None,
+            has_key=bool(client and client.has_key),
+        )
+
+    @property
+    def renting_locked(self) -> str | None:
+        """Why no rent at all can start right now, or None."""
+        if self._renting:
+            return "A rent request is already on its way."
+        if self.store_problem:
+            return f"Renting needs the local store, which failed: {self.store_problem}"
+        return None
+
+    def renting_locked_for(self, offer: Offer, service_name: str) -> str | None:
+        """Why this offer cannot be rented right now (None: it can). Reads what the
+        engine last saw of every process's journal (it looks every second)."""
+        if (why := self.renting_locked) is not None:
+            return why
+        with self._lock:
+            pending = [*self._pending_elsewhere, *self._unresolved.values()]
+        for purchase in pending:
+            labels = purchase.labels
+            if (labels.service, labels.country, labels.provider) == (
+                service_name,
+                offer.country_name,
+                offer.provider_name,
+            ):
+                return _waiting_text(purchase, _local_now())
+        return None
+
+    def request_stats(self) -> tuple[int, int, float]:
+        """(requests in the last second, requests waiting, the ceiling per second)."""
+        client = self.client
+        if client is None:
+            return 0, 0, 2.0
+        scheduler = client.scheduler
+        return scheduler.in_window(), scheduler.waiting(), scheduler.max_requests / scheduler.per
+
+    @property
+    def services_known(self) -> tuple[Service, ...] | None:
+        """The services as last loaded (or cached from the last run); None: not yet."""
+        if self._known_services is None:
+            entry = catalog.cached_services(self.store)
+            self._known_services = entry[0] if entry else None
+        return self._known_services
+
+    @property
+    def countries_known(self) -> tuple[Country, ...] | None:
+        if self._known_countries is None:
+            entry = catalog.cached_countries(self.store)
+            self._known_countries = entry[0] if entry else None
+        return self._known_countries
+
+    # -- the API, as the front ends use it ------------------------------------------------
+
+    async def services(self) -> tuple[Service, ...]:
+        return await self._call(self._services())
+
+    async def _services(self) -> tuple[Service, ...]:
+        services = await self._catalog_call(self._client.services())
+        self._known_services = services
+        await self._cache(catalog.SERVICES, catalog.dump_services(services))
+        self._emit(CatalogUpdated(services=services))
+        return services
+
+    async def countries(self) -> tuple[Country, ...]:
+        return await self._call(self._countries())
+
+    async def _countries(self) -> tuple[Country, ...]:
+        countries = await self._catalog_call(self._client.countries())
+        self._known_countries = countries
+        await self._cache(catalog.COUNTRIES, catalog.dump_countries(countries))
+        self._emit(CatalogUpdated(countries=countries))
+        return countries
+
+    async def _catalog_call(self, request: Coroutine[Any, Any, T]) -> T:
+        try:
+            return await request
+        except ApiError as error:
+            self._emit(CatalogFailed(clean_message(error.message)))
+            raise
+
+    async def _cache(self, name: str, body: str) -> None:
+        """Keep a catalog answer for the next start. A store that fails costs only a
+        slower next start: the answer is still shown, and the failure said once."""
+        try:
+            await self._db(self.store.put_catalog, name, body)
+        except StoreError as error:
+            self._store_failed(error)
+
+    async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
+        return await self._call(self._client.prices(slug, country_id))
+
+    async def balance(self) -> Balance:
+        return await self._call(self._balance())
+
+    async def _balance(self, priority: Priority = Priority.USER) -> Balance:
+        balance = await self._client.balance(priority=priority)
+        self._server_balance = (balance, self.server_now())
+        self.last_balance = balance
+        self._emit(BalanceChanged(balance))
+        return balance
+
+    async def verify_key(self, key: str) -> Balance:
+        """Check `key` with `GET /balance` without using it yet (the login screen does this
+        before anything is saved), on a client for that key which shares the live one's
+        connection, budget and clock, not retried: a person is waiting."""
+        return await self._call(self._verify(key))
+
+    async def _verify(self, key: str) -> Balance:
+        client = self._client.with_key(key, max_retries=0)
+        try:
+            return await client.balance(priority=Priority.USER)
+        finally:
+            await client.aclose()
+
+    async def use_key(self, key: str | None, balance: Balance | None = None) -> None:
+        """Switch the live client to `key` (None: log out) from the UI's loop; `balance`
+        is what the key's check just returned, shown at once."""
+        await self._call(self._apply_key(key, balance))
+
+    def set_api_key(self, key: str | None) -> None:
+        """Use a new key (after login): polling resumes if the old one had been refused."""
+        self.submit(self._apply_key(key)).result(timeout=5)
+
+    async def _apply_key(self, key: str | None, balance: Balance | None = None) -> None:
+        self._client.api_key = key
+        self._emit(KeyChanged(self._client.has_key))
+        poller = self.poller
+        if not key:
+            # Logged out: nothing can be polled; pause quietly instead of reporting
+            # a refused key for every followed rental.
+            self.last_balance = None
+            self._server_balance = None
+            if poller is not None:
+                poller.pause()
+            return
+        if poller is not None and poller.paused:
+            poller.resume()
+        if balance is not None:
+            self._server_balance = (balance, self.server_now())
+            self.last_balance = balance
+            self._emit(BalanceChanged(balance))
+        if self._unresolved:
+            self._ensure_reconciling()
+        self._spawn(self._discover_chore.request())
+
+    # -- renting --------------------------------------------------------------------------
+
+    async def rent(
+        self, offer: Offer, service: Service | ServiceRef, flag: str = ""
+    ) -> TrackedRental:
+        """Rent `offer`. Never sends a second rent of an offer whose earlier outcome is
+        unresolved (in any process), and never one without a journal entry first.
+
+        Raises `RentBlocked`, `RentNotSent` (the journal failed), an `ApiError` (refused:
+        nothing was bought), `RentStillUnknown` (the answer was lost; being checked),
+        `RentAmbiguous` or `RentFailedSafely`."""
+        labels = RentalLabels(
+            service=service.name,
+            service_slug=service.slug,
+            country=offer.country_name,
+            iso_code=offer.iso_code,
+            flag=flag,
+            provider=offer.provider_name,
+        )
+        return await self._call(self._rent(offer, labels), shield=True)
+
+    async def _rent(self, offer: Offer, labels: RentalLabels) -> TrackedRental:
+        if not offer.available:
+            # The server listed it as sold out, or with a price that is not positive:
+            # nothing is sent (an absurd price is never paid, whatever the server says).
+            why = "is out of stock" if offer.stock <= 0 else "has no valid price"
+            raise RentBlocked(f"This offer {why}; it cannot be rented.")
+        if (locked := self.renting_locked) is not None:
+            raise RentBlocked(locked)
+        self._renting = True
+        try:
+            started = self.server_now()
+            seen = self._server_balance
+            try:
+                purchase_id = await self._db(
+                    self.store.begin_purchase,
+                    offer.id,
+                    offer.price,
+                    labels,
+                    started,
+                    country_id=offer.country_id,
+                    provider_id=offer.provider_id,
+                    owner=self.owner,
+                    balance_before=seen[0].amount if seen else None,
+                    balance_seen_at=seen[1] if seen else None,
+                )
+            except PurchaseLocked as locked_offer:
+                raise RentBlocked(locked_offer.message) from None
+            except StoreError as error:
+                self._store_failed(error)
+                raise RentNotSent(
+                    f"{error.message} Nothing was sent: a rent is always written to the "
+                    "journal first, so that a lost answer can never mean paying twice."
+                ) from None
+            ref = OfferRef(offer.id, offer.country_id, offer.provider_id)
+            purchase = Purchase(
+                purchase_id,
+                offer.id,
+                offer.price,
+                labels,
+                started,
+                "sending",
+                country_id=offer.country_id,
+                provider_id=offer.provider_id,
+                owner=self.owner,
+                balance_before=seen[0].amount if seen else None,
+                balance_seen_at=seen[1] if seen else None,
+            )
+            departed: list[float] = []
+            try:
+                rented = await self._client.rent(offer.id, on_sent=departed.append)
+            except RentOutcomeUnknown as error:
+                purchase = self._departed(purchase, departed)
+                return await self._settle_unknown(purchase, error)
+            except ApiError as error:
+                await self._journal(purchase_id, state="failed", detail=error.message)
+                raise
+            rental = replace(TrackedRental.from_rent(rented, labels, ref), origin="here")
+            await self._keep(rental)
+            await self._journal(purchase_id, state="done", rental_id=rental.rental_id)
+            await self._follow_soon()
+            self._adjust_locally(-rental.cost)
+            self._spawn(self._balance_chore.request())
+            self._spawn(self._discover_chore.request())
+            return rental
+        finally:
+            self._renting = False
+
+    def _departed(self, purchase: Purchase, departed: list[float]) -> Purchase:
+        """The purchase with when its request left, in server time, and how sure."""
+        clock = self._client.server_clock
+        sent = datetime.fromtimestamp(departed[0] + clock.offset, UTC) if departed else None
+        return replace(purchase, sent_at=sent, uncertainty=clock.uncertainty)
+
+    async def _journal(self, purchase_id: int, **fields: object) -> None:
+        """Write the journal; a failure after the request went out is said, not raised
+        (the rent's result is still shown; the next start settles the entry)."""
+        try:
+            await self._db(self.store.update_purchase, purchase_id, **fields)
+        except StoreError as error:
+            self._store_failed(error)
+
+    async def _settle_unknown(self, purchase: Purchase, error: RentOutcomeUnknown) -> TrackedRental:
+        # Our side of the request has ended (the connection closed). The grace period is
+        # a wait on this machine's clock; `sent_at` (server time) is what the account's
+        # timestamps are compared with.
+        dead = _local_now()
+        check_at = dead + timedelta(seconds=self._rent_grace)
+        purchase = replace(
+            purchase, state="unknown", dead_at=dead, check_at=check_at, detail=error.message
+        )
+        await self._journal(
+            purchase.id,
+            state="unknown",
+            detail=error.message,
+            sent_at=purchase.sent_at,
+            uncertainty=purchase.uncertainty,
+            dead_at=dead,
+            check_at=check_at,
+        )
+        self._unresolved[purchase.id] = purchase
+        try:
+            verdict, outcome = await self._look(purchase, Priority.USER)
+        except ApiError as check_error:
+            self._ensure_reconciling()
+            raise RentStillUnknown(
+                f"{error.message} Checking the account failed too ({check_error.message}). "
+                f"{_waiting_text(purchase, _local_now())}",
+                purchase_id=purchase.id,
+                check_at=check_at,
+            ) from None
+        if isinstance(outcome, TrackedRental):
+            return outcome
+        if verdict.ambiguous:
+            raise RentAmbiguous(
+                _ambiguous_text(purchase, verdict.ambiguous), candidates=purchase.candidates
+            )
+        self._ensure_reconciling()
+        raise RentStillUnknown(
+            f"{error.message} The account shows no new rental yet, but a slow server can "
+            f"still make one. {_waiting_text(self._unresolved.get(purchase.id, purchase), dead)}",
+            purchase_id=purchase.id,
+            check_at=check_at,
+        )
+
+    async def _look(
+        self, purchase: Purchase, priority: Priority = Priority.BACKGROUND
+    ) -> tuple[reconcile.Verdict, TrackedRental | str | None]:
+        """One look at the account for `purchase`. Returns the verdict and what came of
+        it: the adopted rental, "failed" (nothing bought: final), "ambiguous", or None
+        (still unknown; `check_at` moved if the wallet disagreed)."""
+        history = await self._client.rentals(priority=priority)
+        known = await self._db(self._known_ids, purchase.id)
+        found = reconcile.candidates(purchase, history, known)
+        verdict = reconcile.decide(purchase, found)
+        if verdict.adopt is not None:
+            return verdict, await self._adopt(purchase, verdict.adopt, priority)
+        if verdict.ambiguous:
+            await self._mark_ambiguous(purchase, verdict.ambiguous)
+            return verdict, "ambiguous"
+        now = _local_now()
+        if purchase.check_at is None or now < purchase.check_at:
+            return verdict, None
+        if not await self._others_in_flight(purchase):
+            balance = await self._balance(priority)
+            missing = reconcile.unexplained_charge(purchase, balance.amount, history)
+            if missing is None:
+                await self._journal(purchase.id, state="failed", detail="not on the account")
+                self._unresolved.pop(purchase.id, None)
+                return verdict, "failed"
+            why = (
+                f"the wallet is {missing} lower than the rentals on the account explain, "
+                "so the rent may still show up"
+            )
+        else:
+            why = "another window's rent of the same offer is still on its way"
+        later = now + timedelta(seconds=self._rent_grace)
+        purchase = replace(purchase, check_at=later, detail=why)
+        self._unresolved[purchase.id] = purchase
+        await self._journal(purchase.id, check_at=later, detail=why)
+        return verdict, None
+
+    def _known_ids(self, purchase_id: int) -> set[int]:
+        """Rentals no process here may adopt: every one seen, and every one another
+        purchase bought or may have bought (on the store thread)."""
+        claimed = self.store.claimed_ids()
+        own = self.store.purchase(purchase_id)
+        if own is not None:
+            claimed.difference_update(own.candidates)
+            if own.rental_id is not None:
+                claimed.discard(own.rental_id)
+        return self.store.known_ids() | claimed
+
+    async def _others_in_flight(self, purchase: Purchase) -> bool:
+        """Another process's rent of the same offer is still being sent: its rental,
+        once it lands, is not ours, but we cannot tell them apart until it is known."""
+        labels = purchase.labels
+        for other in await self._db(self.store.unresolved_purchases):
+            if (
+                other.id != purchase.id
+                and other.state == "sending"
+                and (other.labels.service, other.labels.country, other.labels.provider)
+                == (labels.service, labels.country, labels.provider)
+            ):
+                return True
+        return False
+
+    async def _adopt(
+        self, purchase: Purchase, entry: HistoryEntry, priority: Priority
+    ) -> TrackedRental:
+        rental = replace(
+            TrackedRental.from_history(entry, origin="here"),
+            labels=purchase.labels,
+            offer=_offer_ref(purchase),
+        )
+        with contextlib.suppress(ApiError):
+            state = await self._client.rental(entry.rental_id, priority=priority)
+            rental = rental.with_state(state, self.server_now())
+        await self._keep(rental)
+        await self._journal(purchase.id, state="done", rental_id=rental.rental_id)
+        self._unresolved.pop(purchase.id, None)
+        await self._follow_soon()
+        self._spawn(self._balance_chore.request())
+        return rental
+
+    async def _mark_ambiguous(self, purchase: Purchase, found: tuple[HistoryEntry, ...]) -> None:
+        ids = tuple(entry.rental_id for entry in found)
+        await self._journal(purchase.id, state="ambiguous", candidates=ids)
+        self._unresolved.pop(purchase.id, None)
+        for entry in found:
+            await self._keep(TrackedRental.from_history(entry, origin="unsure"))
+        self._spawn(self._sync_leases())
+
+    def _ensure_reconciling(self) -> None:
+        if not self._reconciling:
+            self._spawn(self._reconcile_pending())
+
+    async def _reconcile_pending(self) -> None:
+        """Keep checking the unresolved purchases this process settles until each is."""
+        if self._reconciling:
+            return
+        self._reconciling = True
+        try:
+            while self._unresolved:
+                now = _local_now()
+                for purchase in list(self._unresolved.values()):
+                    try:
+                        verdict, outcome = await self._look(purchase)
+                    except (ApiError, StoreError):
+                        continue
+                    current = self._unresolved.get(purchase.id, purchase)
+                    self._report_purchase(purchase, verdict, outcome, current)
+                waits = [
+                    max(0.0, (p.check_at - now).total_seconds())
+                    for p in self._unresolved.values()
+                    if p.check_at is not None
+                ]
+                delay = min([self._reconcile_retry, *waits]) if waits else self._reconcile_retry
+                if self._unresolved:
+                    await asyncio.sleep(max(delay, 0.05))
+        finally:
+            self._reconciling = False
+
+    def _report_purchase(
+        self,
+        purchase: Purchase,
+        verdict: reconcile.Verdict,
+        outcome: TrackedRental | str | None,
+        current: Purchase,
+    ) -> None:
+        what = labels_text(purchase.labels)
+        if isinstance(outcome, TrackedRental):
+            message = (
+                f"The earlier rent of {what} did go through: "
+                f"{safe_text(outcome.phone, max_length=40)} is rented."
+            )
+            self._emit(PurchaseUpdate(purchase.id, message, True, rental=outcome))
+        elif outcome == "failed":
+            message = (
+                f"The earlier rent of {what} did not go through: nothing was bought "
+                "(checked again after the grace period; the wallet agrees). Renting it is "
+                "possible again."
+            )
+            self._emit(PurchaseUpdate(purchase.id, message, True, nothing_bought=True))
+        elif outcome == "ambiguous":
+            ids = tuple(entry.rental_id for entry in verdict.ambiguous)
+            message = _ambiguous_text(purchase, verdict.ambiguous)
+            self._emit(PurchaseUpdate(purchase.id, message, True, candidates=ids))
+        else:
+            message = _waiting_text(current, _local_now())
+            self._emit(PurchaseUpdate(purchase.id, message, False, check_at=current.check_at))
+
+    # -- cancelling -------------------------------------------------------------------------
+
+    async def cancel(
+        self, rental_id: int, *, expect_refund: bool | None = None
+    ) -> tuple[CancelResult, TrackedRental | None]:
+        """Cancel a rental. It is checked again first: if an SMS arrived since the person
+        was told a refund is due (`expect_refund`), or it ended, nothing is sent and
+        `CancelChanged` says how it is now. After a cancel without refund, its code and
+        SMS are fetched and kept."""
+        return await self._call(self._cancel(rental_id, expect_refund), shield=True)
+
+    async def _cancel(
+        self, rental_id: int, expect_refund: bool | None
+    ) -> tuple[CancelResult, TrackedRental | None]:
+        client = self._client
+        current = self._current(rental_id) or await self._db(self.store.rental, rental_id)
+        if current is not None:
+            with contextlib.suppress(ApiError):
+                state = await client.rental(rental_id, priority=Priority.USER)
+                fresh = current.with_state(state, self.server_now())
+                if fresh != current:
+                    await self._keep(fresh, new_code=_is_new_code(current, fresh))
+                current = fresh
+            if current.is_final:
+                raise CancelChanged(
+                    f"Nothing was sent: this rental has already ended ({current.status}).",
+                    current,
+                )
+            if expect_refund and current.has_sms:
+                code = f" (code {safe_text(current.code, max_length=20)})" if current.code else ""
+                raise CancelChanged(
+                    f"Nothing was sent: an SMS arrived a moment ago{code}, so cancelling now "
+                    "would give NO refund. Look at the code first; cancel again if you still "
+                    "want to.",
+                    current,
+                )
+        result = await client.cancel(rental_id)
+        rental = replace(current, status=result.status) if current else None
+        if rental is not None and not result.refunded:
+            # No refund: an SMS came. The code was paid for — fetch it and keep it.
+            with contextlib.suppress(ApiError):
+                state = await client.rental(rental_id, priority=Priority.USER)
+                rental = rental.with_state(state, self.server_now())
+        if rental is not None:
+            await self._keep(rental, new_code=current is not None and _is_new_code(current, rental))
+            assert self.poller is not None
+            if rental.followed:
+                # A status we do not know (spec, clarification 4): keep checking until the
+                # server says how the rental ended.
+                self.poller.track(rental)
+                self.poller.poll_soon(rental_id)
+            else:
+                self.poller.forget(rental_id)
+        if result.refunded:
+            self._adjust_locally(result.amount)
+        self._spawn(self._balance_chore.request())
+        self._spawn(self._discover_chore.request())
+        return result, rental
+
+    async def refresh_rental(self, rental_id: int) -> None:
+        """Poll one rental now, ahead of background polls."""
+        await self._call(self._refresh(rental_id))
+
+    async def _refresh(self, rental_id: int) -> None:
+        assert self.poller is not None
+        if rental_id in self.poller.followed_ids:
+            await self.poller.poll_once(rental_id, Priority.USER)
+        else:  # polled by another process: ask anyway, a person is waiting
+            await self._poll_directly(rental_id)
+
+    async def _poll_directly(self, rental_id: int) -> None:
+        current = self._current(rental_id)
+        if current is None:
+            return
+        state = await self._client.rental(rental_id, priority=Priority.USER)
+        fresh = current.with_state(state, self.server_now())
+        if fresh != current:
+            await self._keep(fresh, new_code=_is_new_code(current, fresh))
+
+    # -- history ------------------------------------------------------------------------------
+
+    async def history(self) -> History:
+        """The account's rentals: the server's last 100 merged into everything seen
+        locally, newest first (so nothing is lost past the API's 100)."""
+        return await self._call(self._history())
+
+    async def _history(self) -> History:
+        entries = await self._client.rentals()
+        problem: str | None = None
+        try:
+            local = await self._db(self.store.load_rentals)
+        except StoreError as error:
+            self._store_failed(error)
+            problem = f"{clean_message(error.message)} Showing the server's last 100 rentals only."
+            local = []
+        # Merged against the freshest copy of each rental (the live one, if followed) and
+        # returned as merged: reading the store again after the writes could pick up a
+        # poll that landed in between and show something this answer never said.
+        rentals = {r.rental_id: r for r in local}
+        try:
+            claimed = await self._claimable(entries)
+        except StoreError:
+            claimed = set()
+        for entry in entries:
+            live = self._current(entry.rental_id)
+            before = live or rentals.get(entry.rental_id)
+            if before is None and entry.rental_id in claimed:
+                continue  # may be what a lost rent bought: reconciliation decides
+            merged = before.with_history(entry) if before else TrackedRental.from_history(entry)
+            rentals[entry.rental_id] = merged
+            if merged != before:
+                with contextlib.suppress(StoreError):
+                    await self._keep(merged)
+        return History(sorted(rentals.values(), key=_newest_first), problem)
+
+    # -- finding the account's rentals ---------------------------------------------------------
+
+    async def _discover_now(self) -> None:
+        """Look up the account's rentals (background) and follow the active ones no
+        process here knows: rentals made on the website or another machine."""
+        client = self._client
+        if not client.has_key:
+            return
+        try:
+            entries = await client.rentals(priority=Priority.BACKGROUND)
+        except ApiError:
+            return
+        try:
+            known = await self._db(self.store.known_ids)
+            claimable = await self._claimable(entries)
+        except StoreError as error:
+            self._store_failed(error)
+            return
+        found = False
+        for entry in entries:
+            if entry.rental_id in known or entry.rental_id in claimable:
+                continue  # known here; or a lost rent's, for reconciliation to decide
+            if not entry.status.is_active:
+                continue
+            with contextlib.suppress(StoreError):
+                await self._keep(TrackedRental.from_history(entry, origin="elsewhere"))
+                found = True
+        if found:
+            self._spawn(self._sync_leases())
+
+    async def _claimable(self, entries: tuple[HistoryEntry, ...]) -> set[int]:
+        """Rentals in `entries` a pending reconciliation may yet adopt: not to be taken
+        as someone else's by the discovery or the history."""
+        unresolved = await self._db(self.store.unresolved_purchases)
+        return {
+            e.rental_id
+            for e in entries
+            if any(reconcile.matches(purchase, e) for purchase in unresolved)
+        }
+
+    # -- watching the store, dividing the polling --------------------------------------------------
+
+    async def _watch(self) -> None:
+        """Show what other processes wrote: a new rental, a code they polled."""
+        while True:
+            await asyncio.sleep(self._watch_every)
+            try:
+                version = await self._db(self.store.data_version)
+                if version == self._data_version:
+                    continue
+                self._data_version = version
+                changed, rev = await self._db(self.store.changes_since, self._seen_rev)
+            except StoreError as error:
+                self._store_failed(error)
+                continue
+            self._store_ok()
+            self._seen_rev = max(self._seen_rev, rev)
+            for rental in changed:
+                self._take_external(rental, rev)
+
+    def _take_external(self, rental: TrackedRental, rev: int) -> None:
+        rental_id = rental.rental_id
+        with self._lock:
+            if self._revs.get(rental_id, 0) >= rev:
+                return
+            before = self._rentals.get(rental_id)
+        if before is not None and _same(before, rental):
+            with self._lock:
+                self._revs[rental_id] = rev
+            return
+        if before is None and not self._belongs_live(rental):
+            return
+        new_code = bool(rental.code) if before is None else _is_new_code(before, rental)
+        with self._lock:
+            self._rentals[rental_id] = rental
+            self._revs[rental_id] = rev
+        self._emit(RentalChanged(rental, new_code))
+
+    def _belongs_live(self, rental: TrackedRental) -> bool:
+        if rental.followed:
+            return True
+        if rental.expires_at is None:
+            return False
+        return rental.expires_at > self.server_now() - RECENT_WINDOW
+
+    async def _coordinate(self) -> None:
+        """Heartbeat; take this process's share of the account's active rentals (and a
+        dead process's); look for rentals made elsewhere once a minute."""
+        first = True
+        while True:
+            try:
+                await self._sync_leases()
+                if await self._db(self.store.claim_task, "discover", self._discover_every):
+                    self._spawn(self._discover_now() if first else self._discover_chore.request())
+                await self._adopt_orphans()
+            except StoreError as error:
+                self._store_failed(error)
+            first = False
+            await asyncio.sleep(self._coordinate_every)
+
+    async def _sync_leases(self) -> None:
+        poller = self.poller
+        assert poller is not None
+        busy = poller.busy_ids()
+        leases = await self._db(self.store.sync_leases, self.owner, self._lease_ttl, keep=busy)
+        self._census = (leases.waiting, leases.slow)
+        following = poller.followed_ids
+        for rental_id in leases.mine - following:
+            rental = self._current(rental_id) or await self._db(self.store.rental, rental_id)
+            if rental is None or not rental.followed:
+                continue
+            with self._lock:
+                self._rentals.setdefault(rental_id, rental)
+            poller.track(rental)  # taken over (or new): look at once
+        for rental_id in following - leases.mine - busy:
+            poller.forget(rental_id)
+
+    async def _follow_soon(self) -> None:
+        """A new rental: take its lease now (if it is this process's share), so polling
+        starts without waiting for the next round."""
+        try:
+            await self._sync_leases()
+        except StoreError as error:
+            self._store_failed(error)
+
+    async def _adopt_orphans(self) -> None:
+        """Settle the unresolved purchases of processes that are gone."""
+        unresolved = await self._db(self.store.unresolved_purchases)
+        others = [p for p in unresolved if p.owner != self.owner]
+        with self._lock:
+            self._pending_elsewhere = others
+        if not others:
+            return
+        live = await self._db(self.store.live_processes, self._lease_ttl)
+        for purchase in others:
+            if purchase.owner in live:
+                continue  # its own process is settling it
+            await self._journal(purchase.id, owner=self.owner)
+            self._unresolved[purchase.id] = self._orphan(purchase)
+        if self._unresolved:
+            self._ensure_reconciling()
+
+    def _orphan(self, purchase: Purchase) -> Purchase:
+        """An unresolved purchase taken over: one that never got past "sending" (its
+        process died mid-request) is dead now; it gets the full grace period too."""
+        if purchase.state == "sending" or purchase.check_at is None:
+            now = _local_now()
+            return replace(
+                purchase,
+                state="unknown",
+                dead_at=purchase.dead_at or now,
+                check_at=now + timedelta(seconds=self._rent_grace),
+            )
+        return purchase
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def _client(self) -> RentNumberClient:
+        assert self.client is not None
+        return self.client
+
+    def _current(self, rental_id: int) -> TrackedRental | None:
+        with self._lock:
+            return self._rentals.get(rental_id)
+
+    async def _keep(self, rental: TrackedRental, *, new_code: bool = False) -> None:
+        """The one way a rental changes: stored first, then the copy, then the event.
+        A store that fails does not stop the change reaching the screen (a code must be
+        seen); the failure is said."""
+        try:
+            rev = await self._db(self.store.save_rental, rental)
+        except StoreError as error:
+            self._store_failed(error)
+            rev = 0
+        else:
+            self._store_ok()
+        rental_id = rental.rental_id
+        with self._lock:
+            if rental.followed or rental_id in self._rentals or self._belongs_live(rental):
+                self._rentals[rental_id] = rental
+            self._revs[rental_id] = max(self._revs.get(rental_id, 0), rev)
+            self._poll_errors.pop(rental_id, None)
+        self._emit(RentalChanged(rental, new_code))
+
+    async def _save_polled(self, rental: TrackedRental) -> None:
+        """The poller's save; the event follows in `_polled`."""
+        try:
+            rev = await self._db(self.store.save_rental, rental)
+        except StoreError as error:
+            self._store_failed(error)
+            return
+        self._store_ok()
+        with self._lock:
+            self._revs[rental.rental_id] = max(self._revs.get(rental.rental_id, 0), rev)
+
+    def _polled(self, rental: TrackedRental, new_code: bool) -> None:
+        with self._lock:
+            self._rentals[rental.rental_id] = rental
+            self._poll_errors.pop(rental.rental_id, None)
+        self._emit(RentalChanged(rental, new_code))
+        if rental.is_final and rental.status.value in ("refunded", "expired"):
+            self._spawn(self._balance_chore.request())
+
+    def _poll_failed(self, rental_id: int, error: ApiError) -> None:
+        message = clean_message(error.message)
+        with self._lock:
+            self._poll_errors[rental_id] = f"Last check failed: {message}"
+        self._emit(RentalPollFailed(rental_id, message))
+
+    async def _refresh_balance_quietly(self) -> None:
+        """A background balance refresh; failures show in the header only."""
+        if self._client.has_key:
+            with contextlib.suppress(ApiError):
+                await self._balance(Priority.BACKGROUND)
+
+    def _adjust_locally(self, change: Decimal) -> None:
+        """Show a rent's cost or a refund in the balance at once; the server's figure
+        follows with the next (settled) refresh."""
+        if self.last_balance is not None:
+            amount = self.last_balance.amount + change
+            self.last_balance = replace(self.last_balance, amount=amount)
+            self._emit(BalanceChanged(self.last_balance))
+
+    def _on_health(self, health: Health) -> None:
+        error = health.last_error
+        self._emit(HealthChanged(health.state, clean_message(error.message) if error else None))
+
+    def _store_failed(self, error: StoreError) -> None:
+        message = clean_message(error.message)
+        if message not in self._store_problems:
+            self._store_problems.add(message)
+            self._emit(StoreFailed(message))
+
+    def _store_ok(self) -> None:
+        self._store_problems.clear()
+
+    async def _restore(self) -> None:
+        """After a start (or a crash): follow every open rental again, show recent ones,
+        and settle purchases whose outcome was never learned (ours, or a dead
+        process's)."""
+        await self._db(self.store.register_process, self.owner, os.getpid())
+        now = self.server_now()
+        self._seen_rev = await self._db(self.store.revision)
+        self._data_version = await self._db(self.store.data_version)
+        for rental in await self._db(self.store.load_rentals, limit=500):
+            recent = rental.expires_at is not None and rental.expires_at > now - RECENT_WINDOW
+            if rental.followed or recent:
+                self._rentals[rental.rental_id] = rental
+        await self._sync_leases()
+        await self._adopt_orphans()
+
+
+def _local_now() -> datetime:
+    """This machine's clock, for waits (the journal keeps them for other processes)."""
+    return datetime.now(UTC)
+
+
+def _is_new_code(before: TrackedRental, after: TrackedRental) -> bool:
+    return bool(after.code) and (after.code, after.sms) != (before.code, before.sms)
+
+
+def _same(a: TrackedRental, b: TrackedRental) -> bool:
+    """Equal as stored (what the store does not keep, such as earlier codes, aside)."""
+    return replace(a, earlier_codes=()) == replace(b, earlier_codes=())
+
+
+def _offer_ref(purchase: Purchase) -> OfferRef | None:
+    if purchase.country_id is None or purchase.provider_id is None:
+        return None
+    return OfferRef(purchase.pricing_id, purchase.country_id, purchase.provider_id)
+
+
+def _newest_first(rental: TrackedRental) -> tuple[float, int]:
+    """History order: newest first; a rental not yet dated counts as newest."""
+    created = rental.created_at
+    return (-(created.timestamp() if created else float("inf")), -rental.rental_id)
+
+
+def _waiting_text(purchase: Purchase, now: datetime) -> str:
+    """What an unresolved rent is waiting for, and how long (spec, clarification 8)."""
+    what = labels_text(purchase.labels)
+    check_at = purchase.check_at
+    if check_at is None:
+        return f"Renting {what} is locked until the outcome of the earlier rent is known."
+    left = max(0, round((check_at - now).total_seconds()))
+    return (
+        f"Renting {what} stays locked until {check_at.astimezone(UTC):%H:%M:%S} UTC "
+        f"(in {left} s): a slow server can still perform the earlier rent, so the account "
+        "is checked again then; the result is shown by itself."
+    )
+
+
+def _ambiguous_text(purchase: Purchase, found: tuple[HistoryEntry, ...]) -> str:
+    phones = ", ".join(safe_text(e.phone, max_length=24) for e in found)
+    return (
+        f"The answer to the rent of {labels_text(purchase.labels)} was lost, and "
+        f"{len(found)} rentals of that offer appeared on the account at that moment "
+        f"({phones}): one of them may be someone else's (the website, another device). "
+        "None was taken as yours; each is shown marked 'yours?'. Cancel any that is not."
+    )
+
+
+def labels_text(labels: RentalLabels) -> str:
+    """ "WhatsApp / Nigeria / Alpha", made safe to show (the names come from the server)."""
+    names = (labels.service, labels.country, labels.provider)
+    parts = [safe_text(name, max_length=40) for name in names]
+    return " / ".join(part for part in parts if part) or "a number"
+
+
+def clean_message(message: str) -> str:
+    """An error text safe to show as plain text: server words quoted in it cannot reach
+    the terminal as escapes or control characters (spec, clarification 11)."""
+    return safe_text(message, max_length=MAX_MESSAGE)
+
+
+def _cleaned(error: UserFacingError) -> None:
+    """`error` with its message (and the server's own text) made safe to show, in place:
+    every error a front end receives from the engine has been through here."""
+    error.message = clean_message(error.message)
+    if isinstance(error, ApiError) and error.server_text is not None:
+        error.server_text = safe_text(error.server_text, max_length=MAX_MESSAGE)
