@@ -112,10 +112,14 @@ class RentStillUnknown(UserFacingError):
     """The rent's outcome is unknown and cannot be settled yet. Renting that offer stays
     locked; the engine keeps checking and reports with `PurchaseUpdate` events."""
 
-    def __init__(self, message: str, *, purchase_id: int, check_at: datetime | None) -> None:
+    def __init__(
+        self, message: str, *, purchase_id: int, check_at: datetime | None, reason: str = ""
+    ) -> None:
         super().__init__(message)
         self.purchase_id = purchase_id
         self.check_at = check_at
+        #: Why the answer is unknown (the first sentence of `message`).
+        self.reason = reason
 
 
 class RentAmbiguous(UserFacingError):
@@ -218,8 +222,10 @@ class Engine:
         self._revs: dict[int, int] = {}
         self._poll_errors: dict[int, str] = {}
         self._renting = False
-        #: Unresolved purchases this process settles.
+        #: Unresolved purchases this process settles, and why one is not settled yet
+        #: after its second look.
         self._unresolved: dict[int, Purchase] = {}
+        self._still_because: dict[int, str] = {}
         self._reconciling = False
         #: Unresolved purchases of other processes, as last read (they lock their offer).
         self._pending_elsewhere: list[Purchase] = []
@@ -680,6 +686,7 @@ class Engine:
                 f"{_waiting_text(purchase, _local_now())}",
                 purchase_id=purchase.id,
                 check_at=check_at,
+                reason=error.message,
             ) from None
         if isinstance(outcome, TrackedRental):
             return outcome
@@ -693,6 +700,7 @@ class Engine:
             f"still make one. {_waiting_text(self._unresolved.get(purchase.id, purchase), dead)}",
             purchase_id=purchase.id,
             check_at=check_at,
+            reason=error.message,
         )
 
     async def _look(
@@ -729,6 +737,7 @@ class Engine:
         later = now + timedelta(seconds=self._rent_grace)
         purchase = replace(purchase, check_at=later, detail=why)
         self._unresolved[purchase.id] = purchase
+        self._still_because[purchase.id] = why
         await self._journal(purchase.id, check_at=later, detail=why)
         return verdict, None
 
@@ -773,6 +782,7 @@ class Engine:
         self._unresolved.pop(purchase.id, None)
         await self._follow_soon()
         self._spawn(self._balance_chore.request())
+        self._spawn(self._discover_chore.request())
         return rental
 
     async def _mark_ambiguous(self, purchase: Purchase, found: tuple[HistoryEntry, ...]) -> None:
@@ -840,6 +850,9 @@ class Engine:
             self._emit(PurchaseUpdate(purchase.id, message, True, candidates=ids))
         else:
             message = _waiting_text(current, _local_now())
+            because = self._still_because.get(purchase.id)
+            if because:
+                message = f"Not settled yet: {because}. {message}"
             self._emit(PurchaseUpdate(purchase.id, message, False, check_at=current.check_at))
 
     # -- cancelling -------------------------------------------------------------------------

@@ -12,12 +12,10 @@ from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.core.engine import Engine
-from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import DEMO_KEY, sandbox_client_factory
 from rentnumber_tui.sandbox import ManualClock, Sandbox
-
-FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
+from tests.timings import FAST_ENGINE, FAST_POLLING
 
 
 @pytest.fixture
@@ -45,9 +43,7 @@ def make_app(
             timeout=timeout,
         )
         store = Store(store_path or tmp_path / "store.sqlite3", "test")
-        engine = Engine(
-            factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1, balance_settle=0.05
-        )
+        engine = Engine(factory, store, poll_settings=FAST_POLLING, **FAST_ENGINE)
         if frozen_budget:
             # The request budget on the top bar moves with real time: fixed for snapshots.
             engine.request_stats = lambda: (0, 0, 2.0)  # type: ignore[method-assign]

@@ -65,3 +65,13 @@ async def rent_cursor_offer(app, pilot) -> int:
     await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
     (new,) = {r.rental_id for r in app.engine.rentals()} - before
     return new
+
+
+def still_cursors(app) -> None:
+    """Stop every text cursor blinking (and hide it), so a snapshot does not depend on
+    the moment it is taken: Input's cursor blinks every half second."""
+    from textual.widgets import Input
+
+    for screen in app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False

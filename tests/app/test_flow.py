@@ -143,14 +143,17 @@ async def test_insufficient_balance_is_explained_and_nothing_is_sent(make_app, s
 
 async def test_rent_in_flight_cannot_be_sent_twice(make_app, sandbox):
     app = make_app()
-    sandbox.faults.latency = 0.5
     async with app.run_test(size=(100, 30)) as pilot:
         await open_prices(app, pilot)
         dialog = await open_confirmation(app, pilot)
         await wait_until(lambda: dialog.balance is not None)
+        sandbox.faults.latency = 3.0  # the answer takes longer than the keys below
         await pilot.press("y", "y", "enter", "escape", "y")
         assert dialog.busy and app.screen is dialog  # still waiting for the answer
-        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="the rental")
+        sandbox.faults.latency = 0.0
+        await wait_until(
+            lambda: isinstance(app.screen, RentalsScreen), timeout=10, what="the rental"
+        )
         assert len(sandbox.rentals_of(DEMO_API_KEY)) == 1
 
 

@@ -28,7 +28,8 @@ from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxCo
 from tests.app.helpers import open_prices, record_notes
 from tests.core.waiting import wait_until
 from tests.e2e.capture import Capture, capture
-from tests.e2e.conftest import FAST_POLLING, client_factory, settled
+from tests.e2e.conftest import client_factory, settled
+from tests.timings import FAST_POLLING
 
 SIZE = (80, 24)
 LONG_PHONE = "+234" + "8" * 196

@@ -38,11 +38,11 @@ from rentnumber_tui.credentials import CredentialStore
 from rentnumber_tui.launch import CredentialKeyStorage, sandbox_client_factory
 from rentnumber_tui.masking import mask_key
 from rentnumber_tui.sandbox import Sandbox
-from tests.app.conftest import FAST_POLLING
 from tests.core.waiting import wait_until
 from tests.e2e.capture import capture
 from tests.e2e.pty import CTRL_Q, F4, Pty, program, program_env
 from tests.e2e.vt import SEQUENCE
+from tests.timings import FAST_POLLING
 
 LEAK = "rn_LEAKCHECK" + "9f3c2a7e5b1d8c4f6a0e2b9d7c5a3e1f"[:28]
 LEAK_BAD = "rn_LEAKCHECKBAD" + "0d1e2f3a4b5c6d7e8f9a0b1c2d3e"

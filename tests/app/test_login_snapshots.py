@@ -11,6 +11,7 @@ from rentnumber_tui.app.screens.login import LoginScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.sandbox import DEMO_API_KEY
+from tests.app.helpers import still_cursors
 from tests.core.waiting import wait_until
 
 SIZE = (80, 24)
@@ -50,6 +51,7 @@ def snapshot(snap_compare, make_app, run_before) -> bool:
         await pilot.press("f4")
         await wait_until(lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted)
         await run_before(app, pilot)
+        still_cursors(app)
         await pilot.pause()
 
     return snap_compare(app, terminal_size=SIZE, run_before=before)

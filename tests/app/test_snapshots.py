@@ -16,7 +16,7 @@ from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
-from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer
+from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer, still_cursors
 from tests.core.waiting import wait_until
 
 SIZE = (80, 24)
@@ -27,6 +27,7 @@ def snapshot(snap_compare, make_app, run_before) -> bool:
 
     async def before(pilot) -> None:
         await run_before(app, pilot)
+        still_cursors(app)
         await pilot.pause()
 
     return snap_compare(app, terminal_size=SIZE, run_before=before)

@@ -10,23 +10,10 @@ import pytest
 from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.events import EngineEvent
-from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.launch import sandbox_client_factory
 from rentnumber_tui.sandbox import Sandbox
-
-#: Polls every 50 ms so tests wait on conditions, not on the real 1 s interval.
-FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
-#: The engine's timings, shortened the same way (the grace period after a lost answer,
-#: heartbeats and leases, watching the store).
-FAST_ENGINE = {
-    "reconcile_retry": 0.1,
-    "balance_settle": 0.05,
-    "rent_grace": 0.3,
-    "coordinate_every": 0.05,
-    "lease_ttl": 0.5,
-    "watch_every": 0.02,
-}
+from tests.timings import FAST_ENGINE, FAST_POLLING
 
 
 class Recorder:
@@ -49,14 +36,21 @@ def make_engine(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engi
     started: list[Engine] = []
 
     def make(
-        *, store_path: Path | str | None = None, timeout: float = 15.0, **timings: float
+        *,
+        store_path: Path | str | None = None,
+        store: Store | None = None,
+        timeout: float = 15.0,
+        start: bool = True,
+        **timings: float,
     ) -> Engine:
-        store = Store(store_path or tmp_path / "store.sqlite3", "test")
+        if store is None:
+            store = Store(store_path or tmp_path / "store.sqlite3", "test")
         factory = sandbox_client_factory(
             sandbox, scheduler=RequestScheduler(max_requests=50, per=1.0), timeout=timeout
         )
         engine = Engine(factory, store, poll_settings=FAST_POLLING, **{**FAST_ENGINE, **timings})
-        engine.start()
+        if start:
+            engine.start()
         started.append(engine)
         return engine
 

@@ -11,7 +11,6 @@ from rentnumber_tui.api.errors import InsufficientBalance
 from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.core.engine import (
     RentBlocked,
-    RentFailedSafely,
     RentStillUnknown,
 )
 from rentnumber_tui.core.events import AuthLost, PurchaseUpdate, RentalChanged

@@ -16,12 +16,9 @@ from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.options import AppOptions
 from rentnumber_tui.core.engine import Engine
-from rentnumber_tui.core.poller import PollSettings
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox
-
-#: Polls every 50 ms so tests wait on conditions, not on the real 1 s interval.
-FAST_POLLING = PollSettings(rate=20.0, min_interval=0.05, slow_interval=0.2)
+from tests.timings import FAST_ENGINE, FAST_POLLING
 
 
 class LoopbackServer:
@@ -140,7 +137,7 @@ def harness(
         base_url = server.base_url if server is not None else None
         factory = client_factory(sandbox, clock, base_url, timeout)
         store = Store(tmp_path / "store.sqlite3", "e2e")
-        engine = Engine(factory, store, poll_settings=FAST_POLLING, reconcile_retry=0.1)
+        engine = Engine(factory, store, poll_settings=FAST_POLLING, **FAST_ENGINE)
         app = RentNumberApp(engine, AppOptions(demo=True, bell=False))
         h = Harness(app, sandbox, clock, server=server)
         real_notify = app.notify

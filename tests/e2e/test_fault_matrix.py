@@ -165,10 +165,17 @@ async def whatsapp(h: Harness) -> tuple[Service, Offer]:
 
 
 async def rented(h: Harness) -> TrackedRental:
-    """A rental made before the fault, followed by the app."""
+    """A rental made before the fault, followed by the app. After a rent the engine looks
+    at the account for rentals made elsewhere (GET /rentals): wait for that, so it cannot
+    take a fault aimed at what the person does next."""
     service, offer = await whatsapp(h)
+    before = len(requests_to(h, "GET", "/api/v1/rentals"))
     rental = await h.engine.rent(offer, service)
-    await wait_until(lambda: h.app.engine.rental(rental.rental_id), what="rental in the app")
+    await wait_until(lambda: h.engine.rental(rental.rental_id), what="rental in the app")
+    await wait_until(
+        lambda: len(requests_to(h, "GET", "/api/v1/rentals")) > before,
+        what="the look at the account after the rent",
+    )
     return rental
 
 
@@ -254,9 +261,15 @@ async def rent(h: Harness, fault: Fault) -> None:
     await wait_until(lambda: SAYS[fault.kind] in str(message.content), what="why not rented")
     assert server_side() == []
     assert h.sandbox.balance_of(DEMO_API_KEY) == START
-    assert h.engine.renting_locked is None
     if fault.kind in ("502_html", "hang"):
-        assert "safe to try again" in str(message.content)
+        # The outcome is unknown: the offer stays locked through the grace period, and
+        # only a second look (and a wallet that agrees) makes trying again safe.
+        assert "stays locked until" in str(message.content)
+        assert h.engine.renting_locked_for(offer, dialog.service.name) is not None
+        await wait_until(
+            lambda: "safe to try again" in str(message.content), what="the second look"
+        )
+    assert h.engine.renting_locked_for(offer, dialog.service.name) is None
     fault.clear(h)
     if dialog.finished:  # a refusal: go back and choose again
         await h.pilot.press("escape")

@@ -64,8 +64,9 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         self.currency = "NGN"
         self.busy = False
         self.finished = False
-        #: A rent whose answer was lost and is being checked: its journal id.
+        #: A rent whose answer was lost and is being checked: its journal id, and why.
         self.waiting_for: int | None = None
+        self._lost_because = ""
 
     def compose(self) -> ComposeResult:
         offer = self.offer
@@ -210,6 +211,7 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         """The answer was lost: say what is being waited for and how long; the dialog
         may be closed, the engine goes on checking and says the outcome."""
         self.waiting_for = unknown.purchase_id
+        self._lost_because = safe_text(unknown.reason, max_length=400)
         self._fail(safe_text(unknown.message, max_length=700))
         self.query_one("#confirm-hint", Static).update(
             Content("Esc: close (the result is shown when it is known)")
@@ -220,7 +222,8 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         if update.purchase_id != self.waiting_for:
             return
         if not update.final:
-            self._say(safe_text(update.message, max_length=700), error=True)
+            waiting = safe_text(update.message, max_length=400)
+            self._say(f"{self._lost_because} {waiting}".strip(), error=True)
             return
         self.waiting_for = None
         if update.rental is not None:
