@@ -12,7 +12,13 @@ from decimal import Decimal
 import pytest
 
 from rentnumber_tui.api.models import RentalStatus
-from rentnumber_tui.core.engine import CancelChanged, Engine, RentAmbiguous
+from rentnumber_tui.core.engine import (
+    CancelChanged,
+    Engine,
+    RentAmbiguous,
+    RentBlocked,
+    RentStillUnknown,
+)
 from rentnumber_tui.core.events import PurchaseUpdate, StoreFailed
 from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox
@@ -90,7 +96,7 @@ async def test_a_rental_made_elsewhere_is_found_followed_and_marked(
     make_engine, sandbox: Sandbox
 ) -> None:
     engine = make_engine(discover_every=0.2)
-    offer, service = await first_offer(engine)
+    offer, _ = await first_offer(engine)
     elsewhere = sandbox.state.rent(DEMO_API_KEY, offer.id)  # the website
 
     await wait_until(lambda: engine.rental(elsewhere.rental_id), what="found on the account")
@@ -229,9 +235,9 @@ async def test_an_unreadable_store_at_start_is_said_and_renting_refused(
     assert engine.store_problem and "damaged" in engine.store_problem
     assert recorder.of(StoreFailed)
     offer, service = await first_offer(engine)  # browsing still works
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(RentBlocked) as refused:
         await engine.rent(offer, service)
-    assert "needs the local store" in str(refused.value)
+    assert "needs the local store" in refused.value.message
 
 
 async def test_nothing_bought_waits_for_the_wallet_to_agree(make_engine, sandbox, recorder):
@@ -242,7 +248,7 @@ async def test_nothing_bought_waits_for_the_wallet_to_agree(make_engine, sandbox
     offer, service = await first_offer(engine)
     await engine.balance()
     sandbox.faults.inject("502_html", "/rent", method="POST")
-    with pytest.raises(Exception):  # RentStillUnknown
+    with pytest.raises(RentStillUnknown):
         await engine.rent(offer, service)
     sandbox.set_balance(DEMO_API_KEY, START_BALANCE - Decimal("450.00"))  # money gone
 
