@@ -34,6 +34,8 @@ from rentnumber_tui.user_error import UserFacingError
 
 MIN_POLL_INTERVAL = 1.0
 MAX_POLL_INTERVAL = 60.0
+MIN_RENT_GRACE = 5.0
+MAX_RENT_GRACE = 600.0
 
 
 class ConfigError(UserFacingError, ValueError):
@@ -59,6 +61,9 @@ class Settings:
     notifications: bool = True
     #: Send the key over plain HTTP to a non-loopback host (shown as a warning).
     allow_insecure_http: bool = False
+    #: After a rent's answer was lost, seconds to wait (a slow server may still perform
+    #: it) before the account is checked again and "nothing was bought" can be said.
+    rent_grace: float = 60.0
 
     @property
     def effective_base_url(self) -> str:
@@ -107,6 +112,15 @@ def _poll_interval(value: Any) -> float:
     return float(value)
 
 
+def _rent_grace(value: Any) -> float:
+    expectation = f"must be a number of seconds from {MIN_RENT_GRACE:g} to {MAX_RENT_GRACE:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Bad(expectation)
+    if not math.isfinite(value) or not MIN_RENT_GRACE <= value <= MAX_RENT_GRACE:
+        raise _Bad(expectation)
+    return float(value)
+
+
 _COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
 
 
@@ -125,6 +139,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "bell": _bool,
     "notifications": _bool,
     "allow_insecure_http": _bool,
+    "rent_grace": _rent_grace,
 }
 _PROFILE_KEYS = ("base_url", "default_country")
 _DEFAULTS = Settings()

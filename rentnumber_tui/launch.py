@@ -16,6 +16,7 @@ from rentnumber_tui.core.store import Store, StoreError
 
 if TYPE_CHECKING:
     from rentnumber_tui.api.client import RentNumberClient
+    from rentnumber_tui.api.scheduler import RequestScheduler
     from rentnumber_tui.app.options import AppOptions, StorageInfo
     from rentnumber_tui.credentials import CredentialStore
     from rentnumber_tui.sandbox import Sandbox
@@ -130,9 +131,15 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
             api_key=_load_key(options.profile, key_notes),
             base_url=base_url,
             allow_insecure_http=insecure,
+            scheduler=_shared_scheduler(base_url, key_notes),
         )
 
-    engine = Engine(client, store, poll_settings=PollSettings(slow_interval=settings.poll_interval))
+    engine = Engine(
+        client,
+        store,
+        poll_settings=PollSettings(slow_interval=settings.poll_interval),
+        rent_grace=settings.rent_grace,
+    )
 
     app_options = AppOptions(
         bell=settings.bell,
@@ -148,6 +155,24 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         save_theme=_save_theme,
     )
     return engine, app_options
+
+
+def _shared_scheduler(base_url: str, notes: list[str]) -> RequestScheduler:
+    """The request budget every process of this program shares for `base_url` (a file
+    in the data directory); this process's own where it cannot be shared."""
+    from rentnumber_tui import locations
+    from rentnumber_tui.api.scheduler import default_scheduler
+    from rentnumber_tui.api.shared_budget import shared_scheduler
+
+    try:
+        return shared_scheduler(locations.budget_file(base_url))
+    except OSError as error:
+        notes.append(
+            "The request budget cannot be shared with other windows of rentnumber-tui "
+            f"({error.strerror or error}); keep to one window on this account, or the "
+            "account may be throttled."
+        )
+        return default_scheduler()
 
 
 def _save_theme(theme: str) -> None:

@@ -79,6 +79,16 @@ def store_file() -> Path:
     return data_dir() / "rentnumber.sqlite3"
 
 
+def budget_file(base_url: str) -> Path:
+    """The request budget shared by every process of this program that talks to
+    `base_url` (one file per server: the API does not say whether its limit is per key
+    or per address, and sharing by server keeps within either)."""
+    import hashlib
+
+    digest = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:16]
+    return data_dir() / "budget" / f"{digest}.json"
+
+
 def key_dir() -> Path:
     """The directory of fallback key files (created 0700 when a key is first stored)."""
     return config_dir() / "keys"

@@ -125,7 +125,9 @@ def sandbox(clock, arrivals: Arrivals):
     `clock`), with its arrivals counted; `loopback_server` serves this one too."""
     from rentnumber_tui.sandbox import Sandbox, SandboxConfig
 
-    return Sandbox(SandboxConfig(seed=7, sms_delay=(5, 20)), clock=clock, monotonic=arrivals)
+    sandbox = Sandbox(SandboxConfig(seed=7, sms_delay=(5, 20)), clock=clock, monotonic=arrivals)
+    _ = sandbox.catalog  # built now, not inside the first request (see tests/conftest.py)
+    return sandbox
 
 
 async def settled_log(sandbox, arrivals: Arrivals, limit: float = 5.0) -> list:

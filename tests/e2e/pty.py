@@ -4,6 +4,7 @@ screen it draws (through the small emulator in `vt.py`), kill it like a crash wo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import fcntl
 import os
 import select
@@ -115,8 +116,9 @@ class Pty:
             self.send(char)
 
     def signal(self, signum: int) -> None:
-        """Send `signum` to the program's whole process group."""
-        os.killpg(self.process.pid, signum)
+        """Send `signum` to the program's whole process group (gone already: nothing)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
 
     def kill(self) -> int:
         """SIGKILL, as a crash or `kill -9` would: no clean-up runs."""

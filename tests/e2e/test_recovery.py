@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from rentnumber_tui.core.store import Store
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
-from tests.e2e.pty import CTRL_Q, ENTER, ESCAPE, F2, Pty, program, program_env
+from tests.e2e.pty import CTRL_Q, ESCAPE, F2
+from tests.e2e.tui import confirm_rent, open_store, open_whatsapp_nigeria, start, store_path
 
-SIZE = (100, 30)
 START = Decimal("25000.00")
 COUNTDOWN = re.compile(r"\b1[0-4]:[0-5]\d\b")
 
@@ -28,7 +27,9 @@ COUNTDOWN = re.compile(r"\b1[0-4]:[0-5]\d\b")
 @pytest.fixture
 def sandbox(clock: ManualClock) -> Sandbox:
     """SMS only when the test delivers one (the manual clock never reaches the delay)."""
-    return Sandbox(SandboxConfig(seed=7, sms_delay=(600, 600)), clock=clock)
+    sandbox = Sandbox(SandboxConfig(seed=7, sms_delay=(600, 600)), clock=clock)
+    _ = sandbox.catalog  # built now, not inside the first request (see tests/conftest.py)
+    return sandbox
 
 
 @pytest.fixture
@@ -42,43 +43,6 @@ def server(sandbox: Sandbox) -> Iterator[str]:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "user"
-
-
-def start(server: str, home: Path) -> Pty:
-    app = Pty(program(server), program_env(home, RENTNUMBER_API_KEY=DEMO_API_KEY), SIZE)
-    app.wait_for(app.shows("WhatsApp", "● online"), "the services")
-    app.wait_for(lambda: re.search(r"₦[0-9,]+\.\d\d  ●", app.screen()), "the balance")
-    return app
-
-
-def store_path(home: Path) -> Path:
-    return home / "data" / "rentnumber-tui" / "rentnumber.sqlite3"
-
-
-def open_store(home: Path, server: str) -> Store:
-    return Store(store_path(home), f"default|{server}")
-
-
-def open_whatsapp_nigeria(app: Pty) -> None:
-    """Services → WhatsApp → Nigeria → the price table sorted by stock, most first."""
-    app.type("whats")
-    app.wait_for(app.shows("1 of"), "WhatsApp alone in the list")
-    app.send(ENTER)
-    app.wait_for(app.shows("Type a country name"), "the countries")
-    app.type("ng")
-    app.wait_for(app.shows("Nigeria"), "Nigeria in the list")
-    app.send(ENTER)
-    app.wait_for(app.shows("offers,", "in stock"), "the offers")
-    app.type("ss")  # stock, descending: the first row can be rented
-    app.wait_for(app.shows("Stock ▼"), "sorted by stock")
-
-
-def confirm_rent(app: Pty) -> None:
-    """Enter on the offer, wait for the dialog and the balance after purchase, then y."""
-    app.send(ENTER)
-    app.wait_for(app.shows("Rent this number?"), "the confirmation")
-    app.wait_for(lambda: re.search(r"After purchase\s+₦", app.screen()), "the balance after")
-    app.send("y")
 
 
 def test_sigkill_with_rentals_active_and_a_rent_in_flight(sandbox, server, home):
