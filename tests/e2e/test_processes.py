@@ -103,7 +103,7 @@ def test_two_tuis_and_a_burst_keep_the_account_within_2_requests_a_second(
                 "4",
                 "whatsapp",
                 str(PRICING_ID),
-            ],  # fmt: skip
+            ],
             env=env,
             cwd=Path(__file__).resolve().parents[2],
             stdout=subprocess.PIPE,
