@@ -34,6 +34,7 @@ def make_app(
         timeout: float = 15.0,
         frozen_budget: bool = False,
         api_key: str | None = DEMO_KEY,
+        store: Store | None = None,
     ) -> RentNumberApp:
         factory = sandbox_client_factory(
             sandbox,
@@ -42,7 +43,8 @@ def make_app(
             server_clock=ServerClock(time_func=lambda: clock.now().timestamp()),
             timeout=timeout,
         )
-        store = Store(store_path or tmp_path / "store.sqlite3", "test")
+        if store is None:
+            store = Store(store_path or tmp_path / "store.sqlite3", "test")
         engine = Engine(factory, store, poll_settings=FAST_POLLING, **FAST_ENGINE)
         if frozen_budget:
             # The request budget on the top bar moves with real time: fixed for snapshots.

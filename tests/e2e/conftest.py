@@ -132,12 +132,19 @@ def harness(
 
     @contextlib.asynccontextmanager
     async def run(
-        *, server: LoopbackServer | None = None, timeout: float = 5.0
+        *,
+        server: LoopbackServer | None = None,
+        base_url: str | None = None,
+        timeout: float = 5.0,
+        **timings: float,
     ) -> AsyncIterator[Harness]:
-        base_url = server.base_url if server is not None else None
+        """`base_url`: talk to this address instead (a proxy in front of `server`);
+        `timings`: the engine's, over the fast test ones."""
+        if base_url is None and server is not None:
+            base_url = server.base_url
         factory = client_factory(sandbox, clock, base_url, timeout)
         store = Store(tmp_path / "store.sqlite3", "e2e")
-        engine = Engine(factory, store, poll_settings=FAST_POLLING, **FAST_ENGINE)
+        engine = Engine(factory, store, poll_settings=FAST_POLLING, **{**FAST_ENGINE, **timings})
         app = RentNumberApp(engine, AppOptions(demo=True, bell=False))
         h = Harness(app, sandbox, clock, server=server)
         real_notify = app.notify
