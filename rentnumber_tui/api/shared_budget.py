@@ -47,11 +47,12 @@ import os
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .scheduler import Head, RequestScheduler
+from .scheduler import Head, LocalLedger, RequestScheduler
 
 if sys.platform != "win32":
     import fcntl
@@ -63,6 +64,7 @@ __all__ = [
     "RECHECK",
     "REGISTRATION_TTL",
     "FileLedger",
+    "ResilientLedger",
     "SharedBudgetUnavailable",
     "shared_scheduler",
 ]
@@ -412,6 +414,75 @@ class FileLedger:
             return _State()
 
 
+class ResilientLedger:
+    """A `FileLedger` that a broken file (a full disk, a read-only directory) cannot
+    stop: the failing operation, and every one after it for `RETRY_AFTER` seconds, goes
+    to this process's own `LocalLedger` instead, and `problem` says why — the budget is
+    then no longer shared with the other windows, which a front end must say."""
+
+    #: Seconds before the shared file is tried again after it failed.
+    RETRY_AFTER = 30.0
+
+    def __init__(self, shared: FileLedger, clock: Callable[[], float] = time.monotonic) -> None:
+        self.shared = shared
+        self.local = LocalLedger()
+        self.problem: str | None = None
+        self._clock = clock
+        self._failed_at = -math.inf
+
+    def _use(self, operation: Callable[[Any], _T]) -> _T:
+        if self.problem is None or self._clock() - self._failed_at >= self.RETRY_AFTER:
+            try:
+                result = operation(self.shared)
+            except OSError as error:
+                self._failed_at = self._clock()
+                reason = error.strerror or type(error).__name__
+                self.problem = (
+                    f"The request budget shared with other windows cannot be kept in "
+                    f"{self.shared.path} ({reason}); this window keeps its own 2 requests "
+                    "a second, so with other windows open on this account it may be "
+                    "throttled."
+                )
+            else:
+                self.problem = None
+                return result
+        return operation(self.local)
+
+    def try_start(
+        self,
+        owner: str,
+        ticket: int,
+        head: Head,
+        now: float,
+        limit: int,
+        window: float,
+        then: Head | None,
+    ) -> float:
+        return float(
+            self._use(
+                lambda ledger: ledger.try_start(owner, ticket, head, now, limit, window, then)
+            )
+        )
+
+    def hold(self, owner: str, ticket: int) -> None:
+        self._use(lambda ledger: ledger.hold(owner, ticket))
+
+    def sent(self, owner: str, ticket: int, now: float) -> None:
+        self._use(lambda ledger: ledger.sent(owner, ticket, now))
+
+    def withdraw(self, owner: str) -> None:
+        self._use(lambda ledger: ledger.withdraw(owner))
+
+    def pause_until(self, deadline: float, now: float) -> bool:
+        return bool(self._use(lambda ledger: ledger.pause_until(deadline, now)))
+
+    def paused_until(self, now: float) -> float:
+        return float(self._use(lambda ledger: ledger.paused_until(now)))
+
+    def in_window(self, now: float, span: float) -> int:
+        return int(self._use(lambda ledger: ledger.in_window(now, span)))
+
+
 _shared: dict[str, RequestScheduler] = {}
 _shared_lock = threading.Lock()
 
@@ -428,6 +499,6 @@ def shared_scheduler(path: str | os.PathLike[str]) -> RequestScheduler:
     with _shared_lock:
         scheduler = _shared.get(key)
         if scheduler is None:
-            scheduler = RequestScheduler(ledger=FileLedger(key))
+            scheduler = RequestScheduler(ledger=ResilientLedger(FileLedger(key)))
             _shared[key] = scheduler
         return scheduler

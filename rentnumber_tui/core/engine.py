@@ -242,7 +242,8 @@ class Engine:
         self._seen_rev = 0
         self._data_version: int | None = None
         self._census = (0, 0)
-        self._store_problems: set[str] = set()
+        #: Failures of the local files already said, by kind ("store", "budget").
+        self._store_problems: dict[str, set[str]] = {}
         #: Set when the store could not be read at start: renting is refused then.
         self.store_problem: str | None = None
         #: Every store call runs on this one thread, in the order it was asked for: two
@@ -1025,7 +1026,6 @@ class Engine:
             except StoreError as error:
                 self._store_failed(error)
                 continue
-            self._store_ok()
             self._seen_rev = max(self._seen_rev, rev)
             for rental in changed:
                 self._take_external(rental, rev)
@@ -1060,6 +1060,13 @@ class Engine:
         dead process's); look for rentals made elsewhere once a minute."""
         first = True
         while True:
+            # A budget file that cannot be written (full disk): requests go on within
+            # this process's own ceiling; say that it is no longer shared.
+            problem = getattr(self._client.scheduler.ledger, "problem", None)
+            if isinstance(problem, str):
+                self._store_failed(StoreError(problem), kind="budget")
+            else:
+                self._store_ok(kind="budget")
             try:
                 await self._sync_leases()
                 if await self._db(self.store.claim_task, "discover", self._discover_every):
@@ -1198,14 +1205,16 @@ class Engine:
         error = health.last_error
         self._emit(HealthChanged(health.state, clean_message(error.message) if error else None))
 
-    def _store_failed(self, error: StoreError) -> None:
+    def _store_failed(self, error: StoreError, *, kind: str = "store") -> None:
+        """Say a failure of the local files once, until that kind works again."""
         message = clean_message(error.message)
-        if message not in self._store_problems:
-            self._store_problems.add(message)
+        said = self._store_problems.setdefault(kind, set())
+        if message not in said:
+            said.add(message)
             self._emit(StoreFailed(message))
 
-    def _store_ok(self) -> None:
-        self._store_problems.clear()
+    def _store_ok(self, *, kind: str = "store") -> None:
+        self._store_problems.pop(kind, None)
 
     async def _restore(self) -> None:
         """After a start (or a crash): follow every open rental again, show recent ones,

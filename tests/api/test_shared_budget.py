@@ -31,6 +31,7 @@ from rentnumber_tui.api.shared_budget import (
     RECHECK,
     REGISTRATION_TTL,
     FileLedger,
+    ResilientLedger,
     SharedBudgetUnavailable,
     shared_scheduler,
 )
@@ -343,7 +344,8 @@ def test_shared_scheduler_is_one_per_path(tmp_path: Path, monkeypatch) -> None:
     first = shared_scheduler(tmp_path / "a.json")
     assert shared_scheduler("a.json") is first
     assert shared_scheduler(tmp_path / "b.json") is not first
-    assert isinstance(first.ledger, FileLedger)
+    assert isinstance(first.ledger, ResilientLedger)
+    assert isinstance(first.ledger.shared, FileLedger)
     assert (first.max_requests, first.per) == (2, 1.0)
     assert RentNumberClient(scheduler=first).scheduler is first
 
@@ -463,3 +465,33 @@ def test_a_forked_child_is_another_owner_with_its_own_open_file(
     assert scheduler.owner != parent_owner and scheduler.owner.startswith(f"{real_pid + 1}-")
     assert ledger.in_window(time.monotonic(), 1.0) == 0
     assert ledger._pid == real_pid + 1  # reopened (the parent's descriptor closed)
+
+
+async def test_a_budget_file_that_cannot_be_written_never_stops_requests(tmp_path) -> None:
+    """A full disk or a read-only directory: requests go on within this process's own
+    ceiling, `problem` says the budget is no longer shared, and the file is tried again
+    later (and used again once it works)."""
+    now = [1000.0]
+    shared = FileLedger(tmp_path / "budget.json")
+    ledger = ResilientLedger(shared, clock=lambda: now[0])
+    broken = {"on": True}
+    real_transact = shared._transact
+
+    def transact(decide):  # type: ignore[no-untyped-def]
+        if broken["on"]:
+            raise OSError(28, "No space left on device")
+        return real_transact(decide)
+
+    shared._transact = transact  # type: ignore[method-assign]
+    scheduler = RequestScheduler(ledger=ledger, clock=lambda: now[0])
+    async with scheduler.slot() as ticket:
+        ticket.hold()
+        ticket.sent()
+    assert ledger.problem is not None and "No space left on device" in ledger.problem
+    assert scheduler.in_window() == 1  # counted by its own ledger meanwhile
+    broken["on"] = False
+    now[0] += ResilientLedger.RETRY_AFTER
+    async with scheduler.slot():
+        pass
+    assert ledger.problem is None
+    assert shared.in_window(now[0], 1.0) == 1
