@@ -216,8 +216,13 @@ def _reason(exc: BaseException) -> str:
     lowered = text.lower()
     if "disk is full" in lowered or "disk full" in lowered:
         return "the disk is full — free some space"
-    if "readonly" in lowered or "read-only" in lowered:
-        return "the file is read-only — check its permissions"
+    if (
+        "readonly" in lowered
+        or "read-only" in lowered
+        or isinstance(exc, PermissionError)
+        or "not permitted" in lowered
+    ):
+        return "the file is read-only (or not yours) — check its permissions"
     if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
         return "the file is damaged (SQLite reports it as corrupt) — move it aside to start afresh"
     if "unable to open" in lowered:
