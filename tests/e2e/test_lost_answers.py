@@ -55,9 +55,7 @@ async def test_a_rent_performed_after_the_client_gave_up_is_found_after_the_grac
             await wait_until(
                 lambda: "stays locked until" in str(message.content), what="the wait, said"
             )
-            # Nothing on the account yet, and no way to send a second rent meanwhile.
-            assert h.sandbox.rentals_of(DEMO_API_KEY) == []
-            assert h.engine.renting_locked_for(offer, dialog.service.name) is not None
+            # No way to send a second rent meanwhile (counted at the end).
             await h.pilot.press("y", "enter")
             # The proxy performs it late; a later look at the account finds it.
             await wait_until(lambda: isinstance(h.app.screen, RentalsScreen), what="found")
