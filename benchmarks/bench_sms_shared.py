@@ -36,8 +36,15 @@ PRICING_ID = 42  # WhatsApp / Nigeria / Alpha
 def rent(base_url: str, home: Path, count: int) -> list[int]:
     """Rent `count` numbers with the program's own engine (a script on the account)."""
     out = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.burst_worker", base_url, str(count), "whatsapp",
-         str(PRICING_ID)],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.e2e.burst_worker",
+            base_url,
+            str(count),
+            "whatsapp",
+            str(PRICING_ID),
+        ],
         env=program_env(home, RENTNUMBER_API_KEY=DEMO_API_KEY),
         cwd=ROOT,
         capture_output=True,
@@ -106,7 +113,7 @@ def one_round(programs: int, rentals: int, seed: int) -> tuple[list[float], list
 
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -27,6 +27,22 @@ from rentnumber_tui.user_error import message_of
 
 #: Seconds before loading the catalog again after it failed.
 CATALOG_RETRY = 10.0
+#: How often the app checks that its terminal is still there.
+TERMINAL_CHECK = 2.0
+_TERMINAL_FD = 0
+
+
+def _terminal_alive(fd: int) -> bool:
+    """A terminal whose other side has closed answers every query with EIO."""
+    try:
+        import termios
+    except ImportError:  # no termios (Windows): nothing to check
+        return True
+    try:
+        termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError):
+        return False
+    return True
 
 
 def stylesheet() -> Path:
@@ -106,6 +122,15 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if self._theme_problem:
             self.notify(self._theme_problem, title="Settings", severity="warning", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        if not self.is_headless and _terminal_alive(_TERMINAL_FD):
+            self.set_interval(TERMINAL_CHECK, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """The terminal went away without a hang-up signal (its pty closed, the process
+        was not its session's leader): Textual's input thread would then spin on
+        end-of-file for ever. Leave as a hang-up would, engine and store closed."""
+        if not _terminal_alive(_TERMINAL_FD):
+            self.exit(return_code=129)
 
     def _after_first_frame(self) -> None:
         # The first frame is out. If the launcher held garbage collection off for the

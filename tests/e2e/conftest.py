@@ -50,6 +50,16 @@ class LoopbackServer:
         return self._stack is not None
 
 
+@pytest.fixture(autouse=True)
+def no_program_left_running() -> Iterator[None]:
+    """A failing test must not leave a program spinning on a dead pty for the rest of
+    the run (it would slow every later test)."""
+    from tests.e2e.pty import kill_leftovers
+
+    yield
+    kill_leftovers()
+
+
 @pytest.fixture
 def loopback(sandbox: Sandbox) -> Iterator[LoopbackServer]:
     server = LoopbackServer(sandbox)

@@ -52,6 +52,18 @@ def program(base_url: str) -> list[str]:
     return [sys.executable, "-m", "rentnumber_tui", "--base-url", base_url]
 
 
+#: Every program started, so a test that fails half-way leaves none running.
+RUNNING: list[Pty] = []
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every program a test started and did not end."""
+    while RUNNING:
+        app = RUNNING.pop()
+        if app.process.poll() is None:
+            app.kill()
+
+
 class Pty:
     """A process on a pty of `size` (columns, rows), in its own session."""
 
@@ -67,6 +79,7 @@ class Pty:
         self.terminal = Terminal(*size)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
+        RUNNING.append(self)
 
     def wait_for(self, condition: Callable[[], object], what: str, timeout: float = 30) -> None:
         """Read the output until `condition()` holds (it usually looks at the screen)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -169,3 +170,17 @@ def test_sighup_leaves_the_journal_consistent(sandbox, server, home):
         store.close()
     assert len(sandbox.rentals_of(DEMO_API_KEY)) == 2
     assert sandbox.balance_of(DEMO_API_KEY) == START - first.cost - second.cost
+
+
+def test_a_terminal_that_vanishes_without_a_hang_up_ends_the_program(server, home) -> None:
+    """The pty closes but no SIGHUP comes (the program is not its session's leader):
+    Textual's input thread would spin on end-of-file for ever (it did, at 90 % CPU).
+    The program notices and leaves as a hang-up would, its store closed."""
+    app = start(server, home)
+    app.close_terminal()
+    deadline = time.monotonic() + 30
+    while app.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling a condition with a deadline
+    assert app.process.poll() is not None, "still running with no terminal"
+    with sqlite3.connect(store_path(home)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
