@@ -154,8 +154,14 @@ def test_rentals_made_on_the_website_appear_marked_elsewhere(
         during = server.create_rental(DEMO_API_KEY, PRICING_ID)
         rent_in(app)
         app.wait_for(app.shows(during["phone"]), "the website rental made meanwhile")
-        lines = [line for line in app.screen().splitlines() if during["phone"] in line]
-        assert any("elsewhere" in line for line in lines), lines
+        app.wait_for(
+            lambda: any(
+                "elsewhere" in line
+                for line in app.screen().splitlines()
+                if during["phone"] in line
+            ),
+            "the website rental marked elsewhere",
+        )
         server.deliver_sms(during["rental_id"], code="313131")
         app.wait_for(app.shows("313131"), "its code, followed like our own")
     finally:
