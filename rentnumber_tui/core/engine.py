@@ -1000,6 +1000,7 @@ class Engine:
                 found = True
         if found:
             self._spawn(self._sync_leases())
+            self._spawn(self._balance_chore.request())  # a rent elsewhere moved money
 
     async def _claimable(self, entries: tuple[HistoryEntry, ...]) -> set[int]:
         """Rentals in `entries` a pending reconciliation may yet adopt: not to be taken
@@ -1047,6 +1048,9 @@ class Engine:
             self._rentals[rental_id] = rental
             self._revs[rental_id] = rev
         self._emit(RentalChanged(rental, new_code))
+        if before is None or (rental.is_final and not before.is_final):
+            # Money moved in another window (a rent, a refund): the wallet too.
+            self._spawn(self._balance_chore.request())
 
     def _belongs_live(self, rental: TrackedRental) -> bool:
         if rental.followed:

@@ -53,7 +53,7 @@ async def test_the_cancel_dialog_follows_its_rental_live(make_app, sandbox, monk
         assert "272727" in consequence(dialog)
         assert not dialog.promises_refund
         await pilot.press("y")
-        await wait_until(lambda: any("no refund" in n for n in notes), what="the outcome")
+        await wait_until(lambda: any("without a refund" in n for n in notes), what="the outcome")
         assert sandbox.rentals_of(DEMO_API_KEY)[0].status == "cancelled"
         assert app.engine.rental(rental_id).code == "272727"  # kept, it was paid for
 

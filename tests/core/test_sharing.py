@@ -272,3 +272,18 @@ async def test_a_store_shared_by_two_accounts_keeps_them_apart(make_engine, tmp_
     other = Store(path, "someone-else")
     assert engine.store.account != other.account
     assert other.unresolved_purchases() == []
+
+
+async def test_money_moved_in_another_engine_shows_in_the_wallet(make_engine, tmp_path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    a, b = make_engine(store_path=path), make_engine(store_path=path)
+    offer, service = await first_offer(a)
+    await b.balance()
+    assert b.last_balance is not None and b.last_balance.amount == START_BALANCE
+
+    await a.rent(offer, service)
+
+    await wait_until(
+        lambda: b.last_balance is not None and b.last_balance.amount == START_BALANCE - offer.price,
+        what="the other window's wallet",
+    )

@@ -156,9 +156,7 @@ def test_rentals_made_on_the_website_appear_marked_elsewhere(
         app.wait_for(app.shows(during["phone"]), "the website rental made meanwhile")
         app.wait_for(
             lambda: any(
-                "elsewhere" in line
-                for line in app.screen().splitlines()
-                if during["phone"] in line
+                "elsewhere" in line for line in app.screen().splitlines() if during["phone"] in line
             ),
             "the website rental marked elsewhere",
         )

@@ -235,7 +235,7 @@ class RentalsScreen(AppScreen):
             text = f"Cancelled; {format_money(result.amount)} refunded."
         else:
             text = (
-                f"Cancelled ({status_label(result.status)}); no refund — an SMS had arrived. "
-                "Its code is kept here."
+                f"Cancelled without a refund ({status_label(result.status)}): an SMS had "
+                "arrived. Its code is kept here."
             )
         self.notify(text, title="Rental cancelled", markup=False)
