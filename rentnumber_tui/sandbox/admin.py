@@ -42,7 +42,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 ADMIN_PREFIX = "/_sandbox"
-MAX_BODY = 64 * 1024
 _INT = re.compile(r"-?[0-9]+")
 
 
@@ -62,7 +61,7 @@ async def serve_admin(sandbox: Sandbox, scope: Scope, receive: Receive, send: Se
     """Answer one admin request (the caller has checked `is_admin_path`)."""
     method = str(scope["method"]).upper()
     path = str(scope["path"])
-    body = await _read_body(receive)
+    body = await wire.read_body(receive)
     if body is None:  # the client went away
         return
     try:
@@ -210,19 +209,3 @@ def _int_param(params: dict[str, str], name: str, *, default: int | None = None)
     if not _INT.fullmatch(raw):
         raise _Refusal(400, f"{name} must be an integer")
     return int(raw)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request body (None if the client disconnected); a huge one is cut short."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -34,7 +34,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-MAX_BODY = 64 * 1024
 _INT = re.compile(r"-?[0-9]+")
 _UNAUTHORIZED = "Unauthorized: missing or invalid API key"
 
@@ -243,7 +242,9 @@ class Sandbox:
     ) -> int:
         faults = self.faults
         allowed = self._rate.arrive(arrival, faults.rate_limit_requests, faults.rate_limit_window)
-        body = await _read_body(receive)
+        body = await wire.read_body(receive)
+        if body is None:
+            raise _Done
         if faults.enforce_rate_limit and not allowed:
             reply = _Reply(
                 429,
@@ -531,21 +532,6 @@ def _pricing_id(scope: Scope, body: bytes) -> int:
     if isinstance(value, str) and _INT.fullmatch(value.strip()):
         return int(value.strip())
     raise SandboxError(400, "pricing_id must be an integer")
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Done
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _until_disconnect(receive: Receive) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
 
 CENT = Decimal("0.01")
+#: The largest request body kept; the rest of a huge one is read and dropped.
+MAX_BODY = 64 * 1024
 # Decimals are first encoded as a string "\u0000M<digits>" (json always escapes NUL,
 # so no real string can produce this text), then unquoted into a raw number.
 _MONEY_MARK = "\x00M"
@@ -98,3 +101,19 @@ BAD_GATEWAY_HTML = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
+
+
+async def read_body(receive: Callable[[], Awaitable[MutableMapping[str, Any]]]) -> bytes | None:
+    """An ASGI request's body (cut at `MAX_BODY`), or None if the client went away."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
