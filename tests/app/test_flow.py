@@ -66,6 +66,7 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         rental_id = await rent_cursor_offer(app, pilot)
         assert sandbox.balance_of(DEMO_API_KEY) == START - offer.price
         screen = app.screen
+        await wait_until(lambda: screen.selected is not None, what="the rental selected")
         assert screen.selected.rental_id == rental_id
         assert app.engine.rental(rental_id).status is RentalStatus.WAITING
 

@@ -70,6 +70,9 @@ class Pty:
     def __init__(self, argv: list[str], env: dict[str, str], size: tuple[int, int]) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        # Textual asks shutil.get_terminal_size, which believes $COLUMNS/$LINES first:
+        # a value inherited from the test runner laid the program out at 80×25.
+        env = {**env, "COLUMNS": str(size[0]), "LINES": str(size[1])}
         self.process = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
         )
