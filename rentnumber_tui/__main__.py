@@ -1,7 +1,8 @@
-"""Command line: `rentnumber-tui [--demo]`, `rentnumber-tui sandbox`, `login`, `logout`.
+"""Command line: `rentnumber-tui [--demo]` (the TUI), `rentnumber-tui COMMAND` (the
+scriptable commands, `cli.py`), `rentnumber-tui sandbox`, `login`, `logout`.
 
 Only argparse is imported up front: start-up time is first-frame time, so the app,
-httpx and the sandbox are imported when the chosen command needs them.
+httpx, the engine and the sandbox are imported when the chosen command needs them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ def _app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rentnumber-tui",
         description="Rent phone numbers and receive verification codes from RentNumber.",
-        epilog="Other commands: 'rentnumber-tui sandbox --help', 'rentnumber-tui login', "
-        "'rentnumber-tui logout'.",
+        epilog="Without a COMMAND the full-screen app starts. Exit statuses of the commands: "
+        "0 done, 1 unexpected, 2 usage or settings, 3 key missing or refused, 4 not enough "
+        "balance, 5 nothing matches / sold out / above --max-price, 6 no SMS in time, 7 the "
+        "rent's outcome still unknown. Other commands: 'rentnumber-tui sandbox --help', "
+        "'rentnumber-tui login', 'rentnumber-tui logout'.",
     )
     parser.add_argument(
         "--demo",
@@ -38,6 +42,9 @@ def _app_parser() -> argparse.ArgumentParser:
         "--sms-delay", type=float, default=None, help="demo: typical seconds until an SMS arrives"
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    from rentnumber_tui.cli_args import add_commands
+
+    add_commands(parser)
     return parser
 
 
@@ -58,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"rentnumber-tui {__version__}")
         return 0
+    if options.command:
+        from rentnumber_tui.cli import install_sigterm, run_command
+
+        install_sigterm()
+        return run_command(options)
     # Start-up allocates many long-lived objects (modules, classes, the DOM): collecting
     # garbage meanwhile only costs first-frame time. The App re-enables it after the
     # first frame, freezing what start-up built so later collections skip it.

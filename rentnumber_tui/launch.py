@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rentnumber_tui.core.engine import Engine
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from rentnumber_tui.api.client import RentNumberClient
     from rentnumber_tui.api.scheduler import RequestScheduler
     from rentnumber_tui.app.options import AppOptions, StorageInfo
+    from rentnumber_tui.config import Settings
     from rentnumber_tui.credentials import CredentialStore
     from rentnumber_tui.sandbox import Sandbox
 
@@ -96,10 +98,25 @@ def run_app(options: argparse.Namespace) -> int:
     return 0
 
 
-def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str:
-    """The engine for the real service, or a message saying why it cannot start."""
+@dataclass
+class Built:
+    """An engine for the real service and what the front end should say about it."""
+
+    engine: Engine
+    settings: Settings
+    #: Sentences to show at start (settings problems, an insecure transport).
+    warnings: list[str]
+    #: Filled in on the engine thread while the key is loaded (why none could be used).
+    key_notes: list[str]
+    #: The insecure-transport warning to keep on screen, if the key travels in clear.
+    insecure: str | None
+
+
+def build_engine(options: argparse.Namespace) -> Built | str:
+    """The engine for the real service — settings, transport rule, store, shared
+    budget, key — or a message saying why it cannot start. The TUI and the command line
+    both start here, so they share one journal, one budget and one key storage."""
     from rentnumber_tui import config, locations
-    from rentnumber_tui.app.options import AppOptions
     from rentnumber_tui.transport import BaseUrlError, Transport, check_transport
 
     settings, problems = config.load_settings(profile=options.profile)
@@ -140,7 +157,17 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         poll_settings=PollSettings(slow_interval=settings.poll_interval),
         rent_grace=settings.rent_grace,
     )
+    return Built(engine, settings, warnings, key_notes, transport.warning if insecure else None)
 
+
+def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str:
+    """The engine and the App's options for the real service, or why it cannot start."""
+    from rentnumber_tui.app.options import AppOptions
+
+    built = build_engine(options)
+    if isinstance(built, str):
+        return built
+    settings = built.settings
     app_options = AppOptions(
         bell=settings.bell,
         clipboard=settings.clipboard,
@@ -149,12 +176,12 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         theme=settings.theme,
         profile=options.profile,
         key_storage=CredentialKeyStorage(options.profile),
-        insecure_transport=transport.warning if insecure else None,
-        warnings=tuple(warnings),
-        late_warnings=key_notes,
+        insecure_transport=built.insecure,
+        warnings=tuple(built.warnings),
+        late_warnings=built.key_notes,
         save_theme=_save_theme,
     )
-    return engine, app_options
+    return built.engine, app_options
 
 
 def _shared_scheduler(base_url: str, notes: list[str]) -> RequestScheduler:

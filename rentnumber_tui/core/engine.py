@@ -973,15 +973,44 @@ class Engine:
 
     # -- finding the account's rentals ---------------------------------------------------------
 
-    async def _discover_now(self) -> None:
-        """Look up the account's rentals (background) and follow the active ones no
-        process here knows: rentals made on the website or another machine."""
+    async def look_at_account(self) -> list[TrackedRental]:
+        """Look up the account's rentals now (a person is waiting: a command line's
+        `rentals`), follow the active ones, and return the live panel's rentals."""
+        await self._call(self._discover_now(Priority.USER, quiet=False))
+        return self.rentals()
+
+    async def follow(self, rental_id: int) -> TrackedRental:
+        """The rental as the server says it now, followed from here on (a command line
+        asked for it by id). Raises `NotFound` for a rental not on this account."""
+        return await self._call(self._follow(rental_id))
+
+    async def _follow(self, rental_id: int) -> TrackedRental:
+        state = await self._client.rental(rental_id, priority=Priority.USER)
+        before = self._current(rental_id) or await self._db(self.store.rental, rental_id)
+        if before is None:
+            before = TrackedRental(
+                rental_id, state.phone, state.status, state.cost, origin="elsewhere"
+            )
+        rental = before.with_state(state, self.server_now())
+        if rental != before or self._current(rental_id) is None:
+            await self._keep(rental, new_code=_is_new_code(before, rental))
+            await self._follow_soon()
+        return rental
+
+    async def _discover_now(
+        self, priority: Priority = Priority.BACKGROUND, *, quiet: bool = True
+    ) -> None:
+        """Look up the account's rentals and follow the active ones no process here
+        knows: rentals made on the website or another machine. `quiet`: a failure is
+        not raised (a background look)."""
         client = self._client
         if not client.has_key:
             return
         try:
-            entries = await client.rentals(priority=Priority.BACKGROUND)
+            entries = await client.rentals(priority=priority)
         except ApiError:
+            if not quiet:
+                raise
             return
         try:
             known = await self._db(self.store.known_ids)

@@ -202,3 +202,47 @@ def test_killing_the_process_that_polls_a_rental_leaves_the_other_to_show_its_co
     finally:
         for app in apps:
             app.kill()
+
+
+def test_a_command_line_loop_next_to_a_tui_shares_its_budget_and_journal(
+    server: SandboxProcess, home: Path
+) -> None:
+    """A script rents and asks with the command line while a TUI is open on the same
+    account: each rental shows up in the TUI within seconds, and the account never sees
+    more than 2 requests in a second."""
+    env = program_env(home, RENTNUMBER_API_KEY=DEMO_API_KEY)
+    tui = start(server.base_url, home, WIDE)
+    try:
+        tui.send(F2)
+        tui.wait_for(tui.shows("RentNumber › Live rentals"), "the live rentals")
+        phones = []
+        for _ in range(3):
+            run = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rentnumber_tui",
+                    "--base-url",
+                    server.base_url,
+                    "rent",
+                    "--pricing-id",
+                    str(PRICING_ID),
+                    "--json",
+                ],
+                env=env,
+                cwd=Path(__file__).resolve().parents[2],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            pump_until([tui], lambda run=run: run.poll() is not None, "the command")
+            out, err = run.communicate()
+            assert run.returncode == 0, err
+            rental = json.loads(out)
+            phones.append(rental["phone"])
+            tui.wait_for(tui.shows(rental["phone"]), "the command's rental in the TUI")
+        assert all(phone in tui.screen() for phone in phones)
+        log = server.requests()
+        assert max_starts_in_any_window(log) <= 2, busiest(log)
+    finally:
+        tui.kill()
