@@ -54,13 +54,67 @@ T = TypeVar("T")
 # -- JSON text -> Python ---------------------------------------------------------------
 
 
+#: The largest amount and the most digits an amount may have: beyond them a number is
+#: "not a usable amount" (Decimal can hold 1e999999999999, but formatting it exhausts
+#: memory), whichever field it is in.
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_DIGITS = 20
+MIN_EXPONENT = 12
+#: The longest whole number read as one (ids, stock); Python refuses to convert more
+#: than 4,300 digits at all, which would make the whole answer unreadable.
+MAX_INT_DIGITS = 18
+
+
+class Unusable:
+    """A JSON number outside the bounds, kept as its text so the message can say so
+    for the one field it is in (the rest of the answer is still read)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Unusable({self.text[:20]!r})"
+
+
+def _bounded_decimal(text: str) -> Decimal | Unusable:
+    if len(text) > 64:
+        return Unusable(text)
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        return Unusable(text)
+    # Only structural checks here: arithmetic on 1e999999999999 itself overflows.
+    if (
+        not value.is_finite()
+        or value.adjusted() >= 12  # a trillion or more
+        or int(value.as_tuple().exponent) < -MIN_EXPONENT
+        or len(value.as_tuple().digits) > MAX_DIGITS
+    ):
+        return Unusable(text)
+    return value
+
+
+def _bounded_int(text: str) -> int | Unusable:
+    digits = text.lstrip("-")
+    if len(digits) > MAX_INT_DIGITS:
+        return Unusable(text)
+    return int(text)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
 def loads(text: str) -> Any:
-    """`json.loads` with exact decimals and without NaN/Infinity."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    """`json.loads` with exact decimals, bounded numbers and without NaN/Infinity."""
+    return json.loads(
+        text,
+        parse_float=_bounded_decimal,
+        parse_int=_bounded_int,
+        parse_constant=_reject_constant,
+    )
 
 
 def decode_json(text: str, *, endpoint: str, status: int) -> Any:
@@ -166,10 +220,14 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, Unusable):
+        return "a number that is not a usable amount (too large or too precise)"
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true/false"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_AMOUNT:
+        return "a number that is not a usable amount (too large)"
     if isinstance(value, int | Decimal | float):
         return "a number"
     if isinstance(value, str):
@@ -301,7 +359,7 @@ def _as_money(v: Any) -> Decimal | None:
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
-        return Decimal(v)
+        return Decimal(v) if abs(v) < MAX_AMOUNT else None
     if isinstance(v, Decimal) and v.is_finite():
         return v
     return None

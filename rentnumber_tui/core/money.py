@@ -46,6 +46,10 @@ def format_money(amount: Decimal, currency: str = "NGN") -> str:
     value = _as_decimal(amount)
     if not value.is_finite():
         return f"{prefix}{value}"
+    if value.adjusted() > 30:
+        # Quantizing 1e999999999999 to cents would need that many digits of memory: the
+        # parser never lets one through, and this never tries.
+        return f"{prefix}(too large to show)"
     try:
         # Enough precision for any finite value, so quantize never raises.
         context = Context(prec=max(28, value.adjusted() + 4), rounding=ROUND_HALF_UP)

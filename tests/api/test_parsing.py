@@ -316,3 +316,39 @@ def test_rentals() -> None:
 
 def test_rentals_empty() -> None:
     assert p.parse_rentals({"success": True, "data": []}) == ()
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "1e999999999999",
+        "-1E+999999999999",
+        "1e-999999999999",
+        "9" * 5000,
+        "1000000000000",
+        "0.0000000000000000000000001",
+        "123456789012345678901.5",
+    ],
+)
+def test_numbers_outside_the_bounds_are_not_usable_amounts(number: str) -> None:
+    """Decimal holds 1e999999999999, but formatting it exhausted memory (the app crashed);
+    5,000 digits made the whole answer "not JSON". Now the one field is named."""
+    body = '{"success": true, "balance": ' + number + ', "currency": "NGN"}'
+    with pytest.raises(InvalidResponse) as failed:
+        p.parse_balance(p.decode_json(body, endpoint="GET /balance", status=200))
+    assert "'balance'" in failed.value.message
+    assert "not a usable amount" in failed.value.message
+
+
+def test_a_huge_number_in_one_field_leaves_the_rest_of_the_answer_readable() -> None:
+    body = '{"success": true, "rental_id": ' + "9" * 5000 + ', "phone": "+1"}'
+    with pytest.raises(InvalidResponse) as failed:
+        p.parse_rent(p.decode_json(body, endpoint="POST /rent", status=200))
+    assert "rental_id" in failed.value.message and "not JSON" not in failed.value.message
+
+
+def test_the_largest_usable_amounts_still_read() -> None:
+    body = '{"success": true, "balance": 999999999999.99, "currency": "NGN"}'
+    assert p.parse_balance(p.decode_json(body, endpoint="GET /balance", status=200)).amount == (
+        Decimal("999999999999.99")
+    )
