@@ -168,6 +168,11 @@ class _Folded:
         self._busy = False
         self._again = False
 
+    @property
+    def busy(self) -> bool:
+        """Waiting to run, or running."""
+        return self._busy
+
     async def request(self) -> None:
         if self._busy:
             self._again = True

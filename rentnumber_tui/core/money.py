@@ -46,7 +46,7 @@ def format_money(amount: Decimal, currency: str = "NGN") -> str:
     value = _as_decimal(amount)
     if not value.is_finite():
         return f"{prefix}{value}"
-    if value.adjusted() > 30:
+    if value.adjusted() > 1000:
         # Quantizing 1e999999999999 to cents would need that many digits of memory: the
         # parser never lets one through, and this never tries.
         return f"{prefix}(too large to show)"
