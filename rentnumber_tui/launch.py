@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rentnumber_tui.core.engine import Engine
@@ -85,17 +86,28 @@ def run_app(options: argparse.Namespace) -> int:
 
     if options.demo:
         engine = demo_engine(seed=options.seed, sms_delay=options.sms_delay)
-        app = RentNumberApp(engine, AppOptions(demo=True, profile="demo"))
+        app_options = AppOptions(demo=True, profile="demo", crash_dir=_crash_dir())
+    else:
+        built = _real_engine(options)
+        if isinstance(built, str):
+            print(built, file=sys.stderr)
+            return 2
+        engine, app_options = built
+    app = RentNumberApp(engine, app_options)
+    try:
         app.run()
-        return 0
+    finally:
+        engine.stop()
+        engine.store.close()  # checkpointed: the data is in the file, not only the -wal
+    if app.crash_report is not None:
+        print(f"rentnumber-tui crashed; the report is in {app.crash_report}", file=sys.stderr)
+    return app.return_code or 0
 
-    built = _real_engine(options)
-    if isinstance(built, str):
-        print(built, file=sys.stderr)
-        return 2
-    engine, app_options = built
-    RentNumberApp(engine, app_options).run()
-    return 0
+
+def _crash_dir() -> Path:
+    from rentnumber_tui import locations
+
+    return locations.state_dir() / "crashes"
 
 
 @dataclass
@@ -180,6 +192,7 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         warnings=tuple(built.warnings),
         late_warnings=built.key_notes,
         save_theme=_save_theme,
+        crash_dir=_crash_dir(),
     )
     return built.engine, app_options
 

@@ -32,6 +32,30 @@ TERMINAL_CHECK = 2.0
 _TERMINAL_FD = 0
 
 
+def write_crash_report(directory: Path | None, error: BaseException) -> Path | None:
+    """Write `error`'s traceback (no locals: they could hold anything) to a new file in
+    `directory`, with every key this process knows masked; None when it cannot."""
+    if directory is None:
+        return None
+    import datetime as _datetime
+    import os
+    import traceback
+
+    from rentnumber_tui.masking import redact
+
+    text = redact("".join(traceback.format_exception(error)))
+    stamp = _datetime.datetime.now(_datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = directory / f"crash-{stamp}-{os.getpid()}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"rentnumber-tui crashed at {stamp}\n\n{text}")
+    except OSError:
+        return None
+    return path
+
+
 def _terminal_alive(fd: int) -> bool:
     """A terminal whose other side has closed answers every query with EIO."""
     try:
@@ -145,6 +169,15 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if self._relay is not None:
             self._relay.close()
         self.engine.stop()
+
+    #: The crash report written, if the app crashed (the launcher says where it is).
+    crash_report: Path | None = None
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: keep a report (the traceback without local variables, every key
+        masked) before Textual exits with status 1 and prints its own."""
+        self.crash_report = write_crash_report(self.options.crash_dir, error)
+        super()._handle_exception(error)
 
     def _remember_theme(self, theme: Theme) -> None:
         """The user picked a theme (command palette): write it to the settings file."""

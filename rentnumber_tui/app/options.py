@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from rentnumber_tui.user_error import UserFacingError
@@ -84,3 +85,5 @@ class AppOptions:
     #: Called (on a worker thread) with the theme name when the user picks one, so it is
     #: remembered. May raise an exception whose `message` (or str) is shown.
     save_theme: Callable[[str], object] | None = None
+    #: Where a crash report is written (the state directory); None: nowhere.
+    crash_dir: Path | None = None

@@ -112,6 +112,9 @@ def test_sigkill_with_rentals_active_and_a_rent_in_flight(sandbox, server, home)
     finally:
         if app.process.poll() is None:
             app.kill()
+    # Quitting checkpointed and closed the store: everything is in the file itself.
+    wal = Path(str(store_path(home)) + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
 
     # Exactly three rentals on the account, each paid once; the journal is settled.
     rentals = sandbox.rentals_of(DEMO_API_KEY)
