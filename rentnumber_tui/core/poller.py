@@ -25,6 +25,9 @@ from rentnumber_tui.core.rentals import TrackedRental
 
 #: Seconds after expiry during which a rental the server still calls active is re-checked.
 EXPIRY_GRACE = 60.0
+#: A rental whose expiry is not known is given up after being followed this long: longer
+#: than any rental lasts (the documented ones last 15 minutes).
+UNKNOWN_EXPIRY_LIMIT = 1800.0
 #: The most of the request budget that rentals already showing a code may use.
 SLOW_SHARE = 0.1
 #: Longest wait between polls of a rental whose polls keep failing.
@@ -43,6 +46,8 @@ class PollSettings:
 class _Entry:
     rental: TrackedRental
     due: float
+    #: When this process started following it (clock()).
+    since: float = 0.0
     failures: int = 0
     in_flight: bool = False
     final_poll_done: bool = False
@@ -94,7 +99,8 @@ class Poller:
             return
         entry = self._entries.get(rental.rental_id)
         if entry is None:
-            self._entries[rental.rental_id] = _Entry(rental, self._clock() + due_in)
+            now = self._clock()
+            self._entries[rental.rental_id] = _Entry(rental, now + due_in, since=now)
         else:
             entry.rental = rental
         self._poke()
@@ -177,8 +183,11 @@ class Poller:
             due = max(now, (now if started is None else started) + interval)
         left = entry.rental.seconds_left(self._server_now())
         if left is not None and not entry.final_poll_done:
-            # The moment the countdown reaches zero, look once more.
+            # The moment the countdown reaches zero, look once more — once: a rental
+            # long expired whose answers keep failing must not be asked every 0.25 s.
             due = min(due, now + max(left, 0.0) + 0.25)
+            if left <= 0:
+                entry.final_poll_done = True
         return due
 
     # -- the loop ------------------------------------------------------------------------
@@ -238,9 +247,13 @@ class Poller:
         except ApiError as error:
             entry.failures += 1
             self._on_error(rental_id, error)
+            if (why := self._past_caring(entry)) is not None:
+                await self._give_up(entry, why)
         else:
             entry.failures = 0
             await self._apply(entry, state)
+            if rental_id in self._entries and (why := self._past_caring(entry)) is not None:
+                await self._give_up(entry, why)
         finally:
             entry.in_flight = False
             if rental_id in self._entries:
@@ -270,6 +283,21 @@ class Poller:
             self._entries.pop(rental.rental_id, None)
         if rental != before:
             self._on_change(rental, new_code)
+
+    def _past_caring(self, entry: _Entry) -> str | None:
+        """Why a rental is no longer worth asking about although the server never said
+        it ended: long expired, or its expiry unknown for longer than any rental lasts."""
+        rental = entry.rental
+        left = rental.seconds_left(self._server_now())
+        if left is not None and -left > EXPIRY_GRACE:
+            return f"Expired, but the server still says “{rental.status}”; no longer checking."
+        if left is None and self._clock() - entry.since > UNKNOWN_EXPIRY_LIMIT:
+            minutes = UNKNOWN_EXPIRY_LIMIT / 60
+            return (
+                f"Its expiry is unknown and it has been followed for {minutes:g} minutes "
+                f"(status “{rental.status}”); no longer checking."
+            )
+        return None
 
     async def _give_up(self, entry: _Entry, why: str) -> None:
         rental = replace(entry.rental, problem=why)

@@ -214,3 +214,56 @@ async def test_failures_back_off_and_recover():
     entry = poller._entries[1]
     assert entry.failures >= 3
     assert poller._next_due(entry, 0.0) >= 0.01 * 2**3
+
+
+async def test_a_long_expired_rental_whose_answers_fail_is_not_asked_every_moment() -> None:
+    """The hostile server's `on_hold` rental past its expiry, every answer unreadable:
+    111 of 114 requests in a minute went to it. Now it is asked once and given up."""
+    from rentnumber_tui.api.errors import InvalidResponse
+
+    server = FakeServer()
+    server.answers[1] = InvalidResponse("unreadable")
+    fast = PollSettings(rate=50.0, min_interval=0.02, slow_interval=0.05)
+    poller, changes, _errors, _, _ = make_poller(server, fast)
+    poller.track(rental(1, "on_hold", minutes_left=-5))
+    async with running(poller):
+        await wait_until(lambda: not poller.followed, what="given up")
+        await asyncio.sleep(0.3)  # the claim is about what does NOT happen in this time
+    assert server.count(1) == 1
+    assert "no longer checking" in (changes[-1][0].problem or "")
+
+
+async def test_a_rental_whose_expiry_is_never_known_is_given_up_after_the_limit() -> None:
+    from rentnumber_tui.core import poller as poller_module
+
+    server = FakeServer()
+    now = [1000.0]
+    unknown = TrackedRental(1, "+1", RentalStatus("on_hold"), Decimal("1"), expires_at=None)
+    # Found on the account (no expiry there), and every answer about it unreadable.
+    from rentnumber_tui.api.errors import InvalidResponse
+
+    server.answers[1] = InvalidResponse("no timestamps")
+    changes: list[tuple[TrackedRental, bool]] = []
+
+    async def save(_: TrackedRental) -> None:
+        return None
+
+    poller = Poller(
+        server.fetch,
+        save,
+        lambda: NOW,
+        on_change=lambda r, new: changes.append((r, new)),
+        on_error=lambda rid, error: None,
+        on_auth_lost=lambda error: None,
+        settings=PollSettings(rate=50.0, min_interval=0.02, slow_interval=0.05),
+        clock=lambda: now[0],
+        current=lambda rid: unknown,  # the engine's copy never learns an expiry
+    )
+    poller.track(unknown)
+    entry = poller._entries[1]
+    await poller._poll(entry)
+    assert poller.followed  # still within the limit
+    now[0] += poller_module.UNKNOWN_EXPIRY_LIMIT + 1
+    await poller._poll(entry)
+    assert not poller.followed
+    assert "expiry is unknown" in (changes[-1][0].problem or "")

@@ -75,7 +75,15 @@ class RentalDetail(AppNode, Vertical):
         code_text = self.query_one("#detail-code-text", Static)
         if code is None:
             digits.display = False
-            line = Content("Waiting for the SMS…" if rental.followed else "No code was received.")
+            if not rental.followed:
+                line = Content("No code was received.")
+            elif rental.status.is_known:
+                line = Content("Waiting for the SMS…")
+            else:  # spec, clarification 4: shown as it is, checked at the slowest rate
+                line = Content(
+                    f"The server says “{safe_text(str(rental.status), max_length=40)}”, not a "
+                    "documented status: no SMS yet; checked now and then."
+                )
         elif len(code) <= _MAX_DIGITS and set(code) <= _DIGIT_CHARS:
             digits.display = True
             digits.update(code)
