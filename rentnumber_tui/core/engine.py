@@ -148,6 +148,11 @@ class AccountStatus:
     connection: str
     connection_message: str | None
     has_key: bool
+    #: The server refused the key while following rentals: following is paused until a
+    #: new key is set (the words to show; None when it is not).
+    key_refused: str | None = None
+    #: Seconds left of a pause the server asked for (429 Retry-After), 0 when none.
+    throttled_for: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +231,7 @@ class Engine:
         #: Store revision of the copy above, per rental (newer rows from others win).
         self._revs: dict[int, int] = {}
         self._poll_errors: dict[int, str] = {}
+        self._key_refused: str | None = None
         self._renting = False
         #: Unresolved purchases this process settles, and why one is not settled yet
         #: after its second look.
@@ -296,7 +302,7 @@ class Engine:
             client.server_clock.now,
             on_change=self._polled,
             on_error=self._poll_failed,
-            on_auth_lost=lambda error: self._emit(AuthLost(clean_message(error.message))),
+            on_auth_lost=self._auth_lost,
             settings=settings,
             current=self._current,
             census=lambda: self._census,
@@ -417,6 +423,8 @@ class Engine:
             connection=health.state if health is not None else "online",
             connection_message=clean_message(error.message) if error is not None else None,
             has_key=bool(client and client.has_key),
+            key_refused=self._key_refused,
+            throttled_for=client.scheduler.paused_for() if client is not None else 0.0,
         )
 
     @property
@@ -542,6 +550,7 @@ class Engine:
 
     async def _apply_key(self, key: str | None, balance: Balance | None = None) -> None:
         self._client.api_key = key
+        self._key_refused = None
         self._emit(KeyChanged(self._client.has_key))
         poller = self.poller
         if not key:
@@ -1218,6 +1227,12 @@ class Engine:
         self._emit(RentalChanged(rental, new_code))
         if rental.is_final and rental.status.value in ("refunded", "expired"):
             self._spawn(self._balance_chore.request())
+
+    def _auth_lost(self, error: ApiError) -> None:
+        """A 401 while following: paused until a new key is set, and said so everywhere
+        (the top bar, each rental) until then, not only in the login dialog."""
+        self._key_refused = "paused — key refused; F6 to log in"
+        self._emit(AuthLost(clean_message(error.message)))
 
     def _poll_failed(self, rental_id: int, error: ApiError) -> None:
         message = clean_message(error.message)

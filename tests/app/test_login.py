@@ -340,3 +340,36 @@ async def test_a_malformed_key_is_refused_before_anything_is_sent(make_app, sand
         await wait_until(lambda: "not an API key" in message(screen))
         assert [r for r in sandbox.request_log if r.path.endswith("/balance")] == []
         assert os.environ.get("RENTNUMBER_API_KEY") is None
+
+
+async def test_a_refused_key_stays_said_after_the_login_is_closed(make_app, sandbox, account):
+    """Esc on the login that a 401 opened: the top bar and every waiting rental say that
+    following is paused, until a key is accepted."""
+    keyring = MemoryKeyring()
+    app = make_app(api_key=KEY, options=options(storage_on(keyring)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_prices(app, pilot)
+        dialog = await open_confirmation(app, pilot)
+        await wait_until(lambda: dialog.balance is not None)
+        await pilot.press("y")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rented")
+        sandbox.revoke_key(KEY)
+        await login_screen(app)
+        await pilot.press("escape")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="back")
+        screen = app.screen
+        connection = screen.query_one("#topbar-connection", Static)
+        await wait_until(lambda: "key refused" in str(connection.content), what="top bar")
+        listing = screen.query_one("#rentals-list")
+        await wait_until(
+            lambda: "key refused" in str(listing.get_option_at_index(0).prompt), what="row"
+        )
+        problem = screen.query_one("#detail-problem", Static)
+        assert "paused — key refused; F6 to log in" in str(problem.content)
+        await pilot.press("escape")  # the rentals bar on the screens below says it too
+        bar = app.screen.query_one("#rentals-bar", Static)
+        await wait_until(lambda: "paused — key refused" in str(bar.content), what="the bar")
+        # A key accepted: the state goes.
+        sandbox.restore_key(KEY)
+        await app.engine.use_key(KEY)
+        await wait_until(lambda: "key refused" not in str(bar.content), what="cleared")

@@ -26,11 +26,15 @@ from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
 
-def rental_option(rental: TrackedRental, now: datetime) -> Option:
+def rental_option(rental: TrackedRental, now: datetime, paused: bool = False) -> Option:
+    """`paused`: following is paused (the key was refused) — said on every rental that
+    still waits, until a key is accepted."""
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=16)
     phone = safe_text(rental.phone, max_length=20)
     if rental.code:
         state = (f"code {safe_text(rental.code, max_length=10)}", "bold $success")
+    elif paused and rental.followed:
+        state = ("key refused · F6", "bold $error")
     else:
         state = (status_label(rental.status), "$text-muted")
     mark = origin_mark(rental)
@@ -92,7 +96,13 @@ class RentalsScreen(AppScreen):
             yield self._detail
 
     def on_mount(self) -> None:
-        self.follow_engine(core.RentalChanged, core.RentalPollFailed, core.EngineReady)
+        self.follow_engine(
+            core.RentalChanged,
+            core.RentalPollFailed,
+            core.EngineReady,
+            core.AuthLost,
+            core.KeyChanged,
+        )
         self.set_interval(1.0, self.tick)
         self.redraw()
 
@@ -103,6 +113,12 @@ class RentalsScreen(AppScreen):
         self._show_detail()
 
     def on_engine_ready(self, message: events.Ready) -> None:
+        self.redraw()
+
+    def on_engine_auth_lost(self, message: events.AuthLost) -> None:
+        self.redraw()
+
+    def on_engine_key_changed(self, message: events.KeyChanged) -> None:
         self.redraw()
 
     def select(self, rental_id: int) -> None:
@@ -124,7 +140,8 @@ class RentalsScreen(AppScreen):
         keep = self._select
         if keep is None and listing.highlighted_option is not None:
             keep = int(listing.highlighted_option.id or 0)
-        listing.set_options(rental_option(rental, now) for rental in rentals)
+        paused = engine.status().key_refused is not None
+        listing.set_options(rental_option(rental, now, paused) for rental in rentals)
         ids = [rental.rental_id for rental in rentals]
         if ids:
             listing.highlighted = ids.index(keep) if keep in ids else 0
@@ -141,9 +158,11 @@ class RentalsScreen(AppScreen):
         engine = self.app.engine
         now = engine.server_now()
         listing = self._listing
+        paused = engine.status().key_refused is not None
         for index, rental in enumerate(engine.rentals()):
             if index < listing.option_count and not rental.is_final:
-                listing.replace_option_prompt_at_index(index, rental_option(rental, now).prompt)
+                prompt = rental_option(rental, now, paused).prompt
+                listing.replace_option_prompt_at_index(index, prompt)
         self._detail.update_countdown(now)
 
     @on(OptionList.OptionHighlighted, "#rentals-list")
@@ -154,6 +173,9 @@ class RentalsScreen(AppScreen):
         rental = self.selected
         engine = self.app.engine
         error = engine.poll_error(rental.rental_id) if rental else None
+        refused = engine.status().key_refused
+        if rental is not None and rental.followed and not rental.code and refused:
+            error = f"Following is {refused}."
         self._detail.show(rental, engine.server_now(), error)
 
     # -- actions -------------------------------------------------------------------------

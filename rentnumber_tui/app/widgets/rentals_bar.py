@@ -23,7 +23,7 @@ class RentalsBar(AppNode, Static):
     for the countdowns."""
 
     def on_mount(self) -> None:
-        self.follow_engine(core.RentalChanged, core.EngineReady)
+        self.follow_engine(core.RentalChanged, core.EngineReady, core.AuthLost, core.KeyChanged)
         self.set_interval(1.0, self.redraw)
         self.redraw()
 
@@ -33,6 +33,12 @@ class RentalsBar(AppNode, Static):
     def on_engine_ready(self, message: events.Ready) -> None:
         self.redraw()
 
+    def on_engine_auth_lost(self, message: events.AuthLost) -> None:
+        self.redraw()
+
+    def on_engine_key_changed(self, message: events.KeyChanged) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
         engine = self.app.engine
         rentals: list[TrackedRental] = [r for r in engine.rentals() if not r.is_final]
@@ -40,14 +46,15 @@ class RentalsBar(AppNode, Static):
         if not rentals:
             return
         now = engine.server_now()
-        lines = [_line(rental, now) for rental in rentals[:MAX_LINES]]
+        paused = engine.status().key_refused
+        lines = [_line(rental, now, paused) for rental in rentals[:MAX_LINES]]
         more = len(rentals) - MAX_LINES
         if more > 0:
             lines.append(Content.assemble((f"  … and {more} more (F2)", "$text-muted")))
         self.update(Content("\n").join(lines))
 
 
-def _line(rental: TrackedRental, now: datetime) -> Content:
+def _line(rental: TrackedRental, now: datetime, paused: str | None = None) -> Content:
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=18)
     phone = safe_text(rental.phone, max_length=20)
     left = rental_time_left(rental, now)
@@ -62,10 +69,11 @@ def _line(rental: TrackedRental, now: datetime) -> Content:
             f"  {left:>7}",
             origin,
         )
+    state = (paused, "bold $error") if paused else (status_label(rental.status), "$text-muted")
     return Content.assemble(
         (f" {fit_cells(service, 18)} ", "bold"),
         f"{fit_cells(phone, 20)} ",
-        (status_label(rental.status), "$text-muted"),
+        state,
         f"  {left:>7}",
         origin,
     )

@@ -50,7 +50,11 @@ class TopBar(AppNode, Horizontal):
         self._insecure.display = bool(insecure)
         self._insecure.tooltip = Content(safe_text(insecure)) if insecure else None
         self.follow_engine(
-            core.BalanceChanged, core.HealthChanged, core.KeyChanged, core.EngineReady
+            core.BalanceChanged,
+            core.HealthChanged,
+            core.KeyChanged,
+            core.EngineReady,
+            core.AuthLost,
         )
         self._show_status(app.engine.status())
         self._show_budget()
@@ -68,6 +72,9 @@ class TopBar(AppNode, Horizontal):
     def on_engine_ready(self, message: events.Ready) -> None:
         self._show_status(self.app.engine.status())
 
+    def on_engine_auth_lost(self, message: events.AuthLost) -> None:
+        self._show_status(self.app.engine.status())
+
     def _show_status(self, status: AccountStatus) -> None:
         if status.balance is not None:
             amount = format_money(status.balance.amount, status.balance.currency)
@@ -75,6 +82,9 @@ class TopBar(AppNode, Horizontal):
         else:
             self._balance.update(Content("balance —" if status.has_key else "no API key"))
         text, css_class = _CONNECTION.get(status.connection, _CONNECTION["offline"])
+        if status.key_refused:
+            # A state, not a passing toast: it stays until a key is accepted.
+            text, css_class = "✕ key refused · F6", "connection--offline"
         connection = self._connection
         connection.update(Content(text))
         for name in ("connection--online", "connection--retrying", "connection--offline"):
@@ -84,8 +94,14 @@ class TopBar(AppNode, Horizontal):
         connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
 
     def _show_budget(self) -> None:
-        in_window, waiting, ceiling = self.app.engine.request_stats()
-        text = f"⇅ {in_window}/{ceiling:g}/s"
+        engine = self.app.engine
+        in_window, waiting, ceiling = engine.request_stats()
+        throttled = engine.status().throttled_for
+        if throttled >= 1:
+            # The server asked to slow down (429): say so, and for how long.
+            text = f"⏸ throttled {throttled:.0f} s"
+        else:
+            text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
         self._budget.update(Content(text))
