@@ -69,6 +69,12 @@ __all__ = ["Health", "HealthState", "RentNumberClient"]
 #: A `Retry-After` longer than this is not waited out by an automatic retry (the error
 #: goes to the caller instead), and pauses the scheduler for at most this long.
 MAX_RETRY_AFTER = 60.0
+#: The longest pause a `Retry-After` can impose on every request (a hostile or broken
+#: server asking for 99999999999 s would otherwise stop the program for ever).
+MAX_PAUSE = 300.0
+#: A request a person is waiting for, during a pause longer than this, is answered at
+#: once with how long is left instead of waiting silently in the queue.
+TELL_PAUSE_AFTER = 1.0
 
 USER_AGENT = "rentnumber-tui/0.1.0"
 
@@ -340,6 +346,13 @@ class RentNumberClient:
 
     async def _call(self, call: _Call, priority: Priority, parse: Callable[[Any, str], T]) -> T:
         key = self._key_for(call) if call.keyed else None
+        paused = self.scheduler.paused_for()
+        if priority is Priority.USER and paused > TELL_PAUSE_AFTER:
+            raise Throttled(
+                f"The server asked for a pause (status 429): requests resume in "
+                f"{paused:.0f} s, then {call.endpoint} can be asked again.",
+                retry_after=paused,
+            )
         retries = 0
         in_retry = False
         try:
@@ -412,9 +425,7 @@ class RentNumberClient:
     def _retry_delay(self, call: _Call, error: ApiError, retries: int) -> float | None:
         """Seconds to wait before retrying, or None if this error is final."""
         if isinstance(error, Throttled) and error.retry_after is not None:
-            self.scheduler.pause_until(
-                self.scheduler.clock() + min(error.retry_after, MAX_RETRY_AFTER)
-            )
+            self.scheduler.pause_until(self.scheduler.clock() + min(error.retry_after, MAX_PAUSE))
         retryable_error = isinstance(
             error, RequestTimeout | ConnectionFailed | ProviderError | Throttled
         )

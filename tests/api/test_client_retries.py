@@ -159,7 +159,32 @@ async def test_very_long_retry_after_is_not_waited_out(make_client, sleeps) -> N
         await client.services()
     assert info.value.retry_after == 3600.0
     assert rec.count == 1 and sleeps == []
-    assert scheduler.paused_for() == 60.0  # capped, so the app is not frozen for an hour
+    assert scheduler.paused_for() == 300.0  # capped, so the app is not frozen for an hour
+
+
+async def test_a_huge_retry_after_pauses_at_most_five_minutes(make_client, sleeps) -> None:
+    clock = FakeClock()
+    scheduler = RequestScheduler(100, 1.0, clock=clock)
+    handler = failing(99, lambda r: respond({}, 429, headers={"Retry-After": "99999999999"}))
+    client, rec = make_client(handler, scheduler=scheduler)
+    with pytest.raises(Throttled):
+        await client.balance()
+    assert scheduler.paused_for() == 300.0
+
+
+async def test_during_a_pause_a_person_is_told_how_long_at_once(make_client, sleeps) -> None:
+    """F4 or r while throttled: answered at once with the time left, nothing sent and
+    nothing queued behind the pause."""
+    clock = FakeClock()
+    scheduler = RequestScheduler(100, 1.0, clock=clock)
+    balance = {"success": True, "balance": 1, "currency": "NGN"}
+    client, rec = make_client(lambda r: respond(balance), scheduler=scheduler)
+    scheduler.pause_until(clock() + 42)
+    with pytest.raises(Throttled) as told:
+        await client.balance()  # USER priority
+    assert "resume in 42 s" in told.value.message and told.value.retry_after == 42
+    assert rec.count == 0
+    assert scheduler.waiting() == 0
 
 
 async def test_429_on_rent_pauses_scheduler_but_is_not_retried(make_client, sleeps) -> None:
