@@ -166,7 +166,7 @@ async def test_a_huge_retry_after_pauses_at_most_five_minutes(make_client, sleep
     clock = FakeClock()
     scheduler = RequestScheduler(100, 1.0, clock=clock)
     handler = failing(99, lambda r: respond({}, 429, headers={"Retry-After": "99999999999"}))
-    client, rec = make_client(handler, scheduler=scheduler)
+    client, _ = make_client(handler, scheduler=scheduler)
     with pytest.raises(Throttled):
         await client.balance()
     assert scheduler.paused_for() == 300.0
