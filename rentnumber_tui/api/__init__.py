@@ -34,6 +34,7 @@ from .models import (
     RentalState,
     RentalStatus,
     RentedNumber,
+    Rows,
     Service,
     ServiceRef,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "RentedNumber",
     "RequestScheduler",
     "RequestTimeout",
+    "Rows",
     "ServerClock",
     "ServerError",
     "Service",

@@ -60,6 +60,7 @@ from .models import (
     PriceList,
     RentalState,
     RentedNumber,
+    Rows,
     Service,
 )
 from .scheduler import Priority, RequestScheduler, default_scheduler
@@ -284,12 +285,12 @@ class RentNumberClient:
             _Call("GET", "/balance", keyed=True), priority, parsing.parse_balance
         )
 
-    async def services(self, *, priority: Priority = Priority.USER) -> tuple[Service, ...]:
+    async def services(self, *, priority: Priority = Priority.USER) -> Rows[Service]:
         """`GET /services`: every service (no key needed)."""
         call = _Call("GET", "/services", keyed=False)
         return await self._call(call, priority, parsing.parse_services)
 
-    async def countries(self, *, priority: Priority = Priority.USER) -> tuple[Country, ...]:
+    async def countries(self, *, priority: Priority = Priority.USER) -> Rows[Country]:
         """`GET /countries`: every country (no key needed)."""
         call = _Call("GET", "/countries", keyed=False)
         return await self._call(call, priority, parsing.parse_countries)
@@ -337,7 +338,7 @@ class RentNumberClient:
         path = f"/rental/{_require_int(rental_id, 'rental_id')}/cancel"
         return await self._call(_Call("POST", path, keyed=True), priority, parsing.parse_cancel)
 
-    async def rentals(self, *, priority: Priority = Priority.USER) -> tuple[HistoryEntry, ...]:
+    async def rentals(self, *, priority: Priority = Priority.USER) -> Rows[HistoryEntry]:
         """`GET /rentals`: the newest 100 rentals (without codes)."""
         call = _Call("GET", "/rentals", keyed=True)
         return await self._call(call, priority, parsing.parse_rentals)

@@ -10,6 +10,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Rows(tuple[T, ...]):
+    """The rows of a list answer that could be read, and how many could not: one bad
+    row never costs the whole answer (a rental without a date must not blank the
+    history). `problem` says what was wrong with the first one skipped."""
+
+    skipped: int = 0
+    problem: str | None = None
+
+    def __new__(
+        cls, rows: tuple[T, ...] | list[T] = (), skipped: int = 0, problem: str | None = None
+    ) -> Rows[T]:
+        self = super().__new__(cls, rows)
+        self.skipped = skipped
+        self.problem = problem
+        return self
+
+    @property
+    def note(self) -> str | None:
+        """ "2 rows could not be read (…)", or None when every row was read."""
+        if not self.skipped:
+            return None
+        rows = "row" if self.skipped == 1 else "rows"
+        why = f": {self.problem}" if self.problem else ""
+        return f"{self.skipped} {rows} of the server's answer could not be read{why}"
 
 
 class RentalStatus(StrEnum):
@@ -110,6 +139,7 @@ class Offer:
 @dataclass(frozen=True, slots=True)
 class PriceList:
     service: ServiceRef
+    #: The offers that could be read (`Rows`: it says how many could not).
     offers: tuple[Offer, ...]
 
 

@@ -27,6 +27,7 @@ from .models import (
     RentalState,
     RentalStatus,
     RentedNumber,
+    Rows,
     Service,
     ServiceRef,
 )
@@ -385,35 +386,82 @@ def _as_timestamp(v: Any) -> datetime | None:
 # -- endpoints -------------------------------------------------------------------------
 
 
+def _rows(readers: list[FieldReader], build: Callable[[FieldReader], T]) -> Rows[T]:
+    """Each row read on its own: a bad one is skipped and counted, not fatal."""
+    good: list[T] = []
+    skipped = 0
+    problem: str | None = None
+    first: InvalidResponse | None = None
+    for reader in readers:
+        try:
+            good.append(build(reader))
+        except InvalidResponse as error:
+            skipped += 1
+            first = first or error
+            problem = problem or error.message
+    if first is not None and not good:
+        raise first  # not one row usable: the answer as a whole is broken
+    return Rows(good, skipped, problem)
+
+
+def _row_reader(f: FieldReader, name: str) -> list[FieldReader]:
+    """The rows of list `name`; a row that is not even an object is left for `_rows`
+    to count (as a reader that fails on first use)."""
+    value = f._required(name, "a list", lambda v: v if isinstance(v, list) else None)
+    place = f._name(name)
+    readers: list[FieldReader] = []
+    for i, item in enumerate(value):
+        try:
+            readers.append(FieldReader(item, f.endpoint, f"{place}[{i}]"))
+        except InvalidResponse as error:
+            readers.append(_Broken(error))
+    return readers
+
+
+class _Broken(FieldReader):
+    """A row that is not an object: every read fails with why."""
+
+    def __init__(self, error: InvalidResponse) -> None:
+        self.endpoint = ""
+        self.where = ""
+        self.obj = {}
+        self._error = error
+
+    def _typed(
+        self, name: str, expected: str, convert: Callable[[Any], T | None], optional: bool = False
+    ) -> T | None:
+        raise self._error
+
+
 def parse_balance(body: Any, endpoint: str = "GET /balance") -> Balance:
     f = FieldReader(check_envelope(body, endpoint=endpoint), endpoint)
     return Balance(amount=f.money("balance"), currency=f.string("currency", allow_empty=False))
 
 
-def parse_services(body: Any, endpoint: str = "GET /services") -> tuple[Service, ...]:
+def parse_services(body: Any, endpoint: str = "GET /services") -> Rows[Service]:
     f = FieldReader(check_envelope(body, endpoint=endpoint), endpoint)
-    return tuple(
-        Service(
+    return _rows(
+        _row_reader(f, "data"),
+        lambda item: Service(
             id=item.integer("id"),
             slug=item.string("slug", allow_empty=False),
             name=item.string("name"),
             provider_count=item.integer("provider_count"),
             min_price=item.optional_money("min_price"),
-        )
-        for item in f.items("data")
+        ),
     )
 
 
-def parse_countries(body: Any, endpoint: str = "GET /countries") -> tuple[Country, ...]:
+def parse_countries(body: Any, endpoint: str = "GET /countries") -> Rows[Country]:
     f = FieldReader(check_envelope(body, endpoint=endpoint), endpoint)
-    return tuple(
-        Country(
+    return _rows(
+        _row_reader(f, "data"),
+        lambda item: Country(
             id=item.integer("id"),
             iso_code=item.string("iso_code"),
             name=item.string("name"),
             flag=item.string("flag"),
-        )
-        for item in f.items("data")
+        ),
     )
 
 
@@ -425,8 +473,9 @@ def parse_prices(body: Any, endpoint: str = "GET /services/{slug}/prices") -> Pr
         slug=service.string("slug", allow_empty=False),
         name=service.string("name"),
     )
-    offers = tuple(
-        Offer(
+    offers = _rows(
+        _row_reader(f, "data"),
+        lambda item: Offer(
             id=item.integer("id"),
             price=item.money("final_price"),
             stock=item.integer("stock"),
@@ -435,8 +484,7 @@ def parse_prices(body: Any, endpoint: str = "GET /services/{slug}/prices") -> Pr
             country_id=item.integer("country_id"),
             country_name=item.string("country_name"),
             iso_code=item.string("iso_code"),
-        )
-        for item in f.items("data")
+        ),
     )
     return PriceList(service=ref, offers=offers)
 
@@ -471,10 +519,11 @@ def parse_cancel(body: Any, endpoint: str = "POST /rental/{id}/cancel") -> Cance
     return CancelResult(status=f.status(), refunded=f.boolean("refunded"), amount=f.money("amount"))
 
 
-def parse_rentals(body: Any, endpoint: str = "GET /rentals") -> tuple[HistoryEntry, ...]:
+def parse_rentals(body: Any, endpoint: str = "GET /rentals") -> Rows[HistoryEntry]:
     f = FieldReader(check_envelope(body, endpoint=endpoint), endpoint)
-    return tuple(
-        HistoryEntry(
+    return _rows(
+        _row_reader(f, "data"),
+        lambda item: HistoryEntry(
             rental_id=item.integer("rental_id"),
             service=item.string("service"),
             country=item.string("country"),
@@ -483,6 +532,5 @@ def parse_rentals(body: Any, endpoint: str = "GET /rentals") -> tuple[HistoryEnt
             status=item.status(),
             cost=item.money("cost"),
             created_at=item.timestamp("created_at"),
-        )
-        for item in f.items("data")
+        ),
     )

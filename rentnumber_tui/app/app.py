@@ -236,6 +236,9 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if update.final:
             self.notify(update.message, title="Earlier rent checked", timeout=20, markup=False)
 
+    def on_engine_rows_skipped(self, message: events.RowsSkipped) -> None:
+        self.notify(message.text, title="Server answer", severity="warning", markup=False)
+
     def on_engine_store_failed(self, message: events.StoreFailed) -> None:
         self.notify(message.text, title="Local store", severity="error", timeout=20, markup=False)
 

@@ -85,6 +85,11 @@ class PurchaseUpdate(EngineMessage, bubble=False, namespace="engine"):
 
 
 @dataclass
+class RowsSkipped(EngineMessage, bubble=False, namespace="engine"):
+    text: str
+
+
+@dataclass
 class StoreFailed(EngineMessage, bubble=False, namespace="engine"):
     text: str
 
@@ -111,6 +116,8 @@ def to_message(event: core.EngineEvent) -> EngineMessage:
             return CatalogFailed(message)
         case core.PurchaseUpdate():
             return PurchaseUpdate(event)
+        case core.RowsSkipped(message):
+            return RowsSkipped(message)
         case core.StoreFailed(message):
             return StoreFailed(message)
     raise TypeError(f"no message for {type(event).__name__}")  # pragma: no cover

@@ -41,6 +41,7 @@ from rentnumber_tui.api.models import (
     HistoryEntry,
     Offer,
     PriceList,
+    Rows,
     Service,
     ServiceRef,
 )
@@ -58,6 +59,7 @@ from rentnumber_tui.core.events import (
     PurchaseUpdate,
     RentalChanged,
     RentalPollFailed,
+    RowsSkipped,
     StoreFailed,
 )
 from rentnumber_tui.core.poller import Poller, PollSettings
@@ -161,6 +163,8 @@ class History:
 
     rentals: list[TrackedRental]
     problem: str | None = None
+    #: The server could not be asked: `rentals` are this machine's records only.
+    server_error: ApiError | None = None
 
 
 class _Folded:
@@ -498,12 +502,15 @@ class Engine:
         self._emit(CatalogUpdated(countries=countries))
         return countries
 
-    async def _catalog_call(self, request: Coroutine[Any, Any, T]) -> T:
+    async def _catalog_call(self, request: Coroutine[Any, Any, Rows[T]]) -> Rows[T]:
         try:
-            return await request
+            rows = await request
         except ApiError as error:
             self._emit(CatalogFailed(clean_message(error.message)))
             raise
+        if rows.note:
+            self._emit(RowsSkipped(clean_message(rows.note + "; the rest are shown.")))
+        return rows
 
     async def _cache(self, name: str, body: str) -> None:
         """Keep a catalog answer for the next start. A store that fails costs only a
@@ -736,7 +743,10 @@ class Engine:
         now = _local_now()
         if purchase.check_at is None or now < purchase.check_at:
             return verdict, None
-        if not await self._others_in_flight(purchase):
+        if history.skipped:
+            # A row that could not be read may be the one we look for.
+            why = f"the account's list had rows that could not be read ({history.note})"
+        elif not await self._others_in_flight(purchase):
             balance = await self._balance(priority)
             missing = reconcile.unexplained_charge(purchase, balance.amount, history)
             if missing is None:
@@ -957,8 +967,18 @@ class Engine:
         return await self._call(self._history())
 
     async def _history(self) -> History:
-        entries = await self._client.rentals()
-        problem: str | None = None
+        try:
+            entries = await self._client.rentals()
+        except ApiError as error:
+            # The server failing must not hide what this machine knows.
+            try:
+                local = await self._db(self.store.load_rentals)
+            except StoreError:
+                raise error from None
+            if not local:
+                raise
+            return History(sorted(local, key=_newest_first), None, server_error=error)
+        problem: str | None = entries.note
         try:
             local = await self._db(self.store.load_rentals)
         except StoreError as error:

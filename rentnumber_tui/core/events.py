@@ -93,6 +93,14 @@ class PurchaseUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class RowsSkipped:
+    """Part of a list answer could not be read; the rest is shown. `message` says how
+    many rows and why."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreFailed:
     """The local store could not be read or written (a full disk, a read-only or damaged
     file). Said once per kind of failure, until the store works again."""
@@ -111,5 +119,6 @@ EngineEvent = (
     | CatalogUpdated
     | CatalogFailed
     | PurchaseUpdate
+    | RowsSkipped
     | StoreFailed
 )

@@ -157,9 +157,9 @@ def test_services_item_problem_names_its_place() -> None:
             {"id": 2, "name": "B", "provider_count": 1, "min_price": 1},
         ],
     }
-    with pytest.raises(InvalidResponse) as info:
-        p.parse_services(body)
-    assert info.value.message == (
+    services = p.parse_services(body)  # the good row is kept, the bad one counted
+    assert [s.id for s in services] == [1] and services.skipped == 1
+    assert services.problem == (
         "The server's answer to GET /services is missing the field 'data[1].slug'"
     )
 
@@ -352,3 +352,30 @@ def test_the_largest_usable_amounts_still_read() -> None:
     assert p.parse_balance(p.decode_json(body, endpoint="GET /balance", status=200)).amount == (
         Decimal("999999999999.99")
     )
+
+
+@pytest.mark.parametrize("created_at", [None, "", "2026-04-12", "missing"])
+def test_one_bad_row_never_costs_the_whole_list(created_at) -> None:
+    """A single rental whose created_at is missing, null, empty or date-only blanked the
+    whole history; now it is skipped and counted, the others read."""
+    good = {
+        "rental_id": 1,
+        "service": "WhatsApp",
+        "country": "Nigeria",
+        "provider": "Alpha",
+        "phone": "+234",
+        "status": "waiting",
+        "cost": 450,
+        "created_at": "2026-04-12 14:00:00",
+    }
+    bad = {**good, "rental_id": 2}
+    if created_at == "missing":
+        del bad["created_at"]
+    else:
+        bad["created_at"] = created_at
+    body = {"success": True, "data": [good, bad, {**good, "rental_id": 3}]}
+    rows = p.parse_rentals(body)
+    assert [r.rental_id for r in rows] == [1, 3]
+    assert rows.skipped == 1 and rows.note is not None
+    assert "1 row of the server's answer could not be read" in rows.note
+    assert "data[1].created_at" in rows.note

@@ -283,3 +283,15 @@ async def test_balance_shows_rent_and_refund_at_once(make_engine, sandbox):
 
     await engine.cancel(rental.rental_id)
     assert engine.last_balance.amount == START_BALANCE
+
+
+async def test_the_history_shows_local_records_when_the_server_fails(make_engine, sandbox):
+    engine = make_engine()
+    offer, service = await first_offer(engine)
+    rental = await engine.rent(offer, service)
+    sandbox.faults.inject("502_html", "/rentals", count=100)
+
+    history = await engine.history()
+
+    assert [r.rental_id for r in history.rentals] == [rental.rental_id]
+    assert history.server_error is not None and "(status 502)" in history.server_error.message

@@ -81,7 +81,8 @@ class HistoryScreen(RetryingScreen):
             return
         finally:
             table.loading = False
-        self.loaded_ok()
+        if history.server_error is None:
+            self.loaded_ok()
         self.rentals = rentals = history.rentals
         table.clear()
         for rental in rentals:
@@ -90,7 +91,15 @@ class HistoryScreen(RetryingScreen):
             (r.cost for r in rentals if r.status.value not in ("refunded", "expired")), Decimal(0)
         )
         summary = f"{len(rentals)} rentals · {format_money(spent)} spent (refunds excluded)"
-        if history.problem:
+        if history.server_error is not None:
+            # The server failed: this machine's records are shown, and it tries again.
+            failed = self.load_failed("the history", history.server_error)
+            status.update(
+                Content.assemble(
+                    failed, "\n", summary, (" — this machine's records only", "$text-muted")
+                )
+            )
+        elif history.problem:
             status.update(
                 Content.assemble(
                     (safe_text(history.problem, max_length=400), "bold $error"), "\n", summary

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import Input, Static
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.api.models import Country, Offer, PriceList, Service
+from rentnumber_tui.api.models import Country, Offer, PriceList, Rows, Service
 from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
@@ -119,6 +119,9 @@ class PricesScreen(RetryingScreen):
         text = f"{len(offers)} offers, {rentable} in stock"
         if shown != len(offers):
             text += f" · {shown} match the filter"
+        note = offers.note if isinstance(offers, Rows) else None
+        if note:
+            text += f" · {safe_text(note, max_length=200)}"
         self.query_one("#prices-status", Static).update(
             Content.assemble(
                 text, ("  ·  Enter rents · p/s/v/c sort · / filter · r refresh", "$text-muted")
