@@ -67,6 +67,9 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         #: A rent whose answer was lost and is being checked: its journal id, and why.
         self.waiting_for: int | None = None
         self._lost_because = ""
+        #: Outcomes settled while this dialog was open (one may come before the dialog
+        #: learns which purchase it waits for).
+        self._settled: dict[int, core.PurchaseUpdate] = {}
 
     def compose(self) -> ComposeResult:
         offer = self.offer
@@ -216,11 +219,19 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         self.query_one("#confirm-hint", Static).update(
             Content("Esc: close (the result is shown when it is known)")
         )
+        # The outcome may have been settled before this dialog heard why it waits.
+        settled = self._settled.get(unknown.purchase_id)
+        if settled is not None:
+            self._apply_update(settled)
 
     def on_engine_purchase_update(self, message: events.PurchaseUpdate) -> None:
         update = message.update
-        if update.purchase_id != self.waiting_for:
-            return
+        if update.final:
+            self._settled[update.purchase_id] = update
+        if update.purchase_id == self.waiting_for:
+            self._apply_update(update)
+
+    def _apply_update(self, update: core.PurchaseUpdate) -> None:
         if not update.final:
             waiting = safe_text(update.message, max_length=400)
             self._say(f"{self._lost_because} {waiting}".strip(), error=True)
