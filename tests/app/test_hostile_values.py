@@ -150,7 +150,7 @@ async def test_long_phone_and_long_sms_keep_the_layout(make_app, sandbox):
         offer = next(o for o in (await engine.prices("whatsapp")).offers if o.available)
         rental = await engine.rent(offer, service)
         assert rental.phone == LONG_PHONE
-        sandbox.deliver_sms(rental.rental_id, text="x" * 4990 + " 123456", code="123456")
+        sandbox.deliver_sms(rental.rental_id, text="x" * 4980 + " the end. 123456", code="123456")
         await wait_until(lambda: app.engine.rental(rental.rental_id).code == "123456", what="code")
 
         # The rentals bar on the services screen.
@@ -164,8 +164,22 @@ async def test_long_phone_and_long_sms_keep_the_layout(make_app, sandbox):
         await settle(app, pilot)
         screen = record.screen()
         assert "Code 123456" in screen
-        assert "SMS" in screen and "x" * 70 in screen  # wrapped, cut at its box
+        assert "SMS" in screen and "x" * 70 in screen  # wrapped, at the top of its box
+        assert "the end." not in screen
         assert_layout(record)
+
+        # The whole SMS can be read: the detail scrolls (shift+down) to its last line.
+        detail = app.screen.query_one("#rental-detail")
+        assert detail.max_scroll_y > 0
+        for _ in range(100):
+            if detail.scroll_y >= detail.max_scroll_y:
+                break
+            await pilot.press("shift+down")
+        app.clear_notifications()  # the "Code received" toast sits over the SMS's end
+        await wait_until(lambda: "the end. 123456" in record.screen(), what="the SMS's end")
+        assert_layout(record)
+        await pilot.press("shift+up")
+        await wait_until(lambda: detail.scroll_y < detail.max_scroll_y, what="scrolled back")
 
         # The cancel dialog and the history.
         await pilot.press("x")

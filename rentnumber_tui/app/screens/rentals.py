@@ -78,6 +78,22 @@ class RentalsScreen(AppScreen):
         Binding(
             "r,f5", "refresh", "Refresh", id="refresh", tooltip="Check the selected rental now"
         ),
+        Binding(
+            "shift+down",
+            "scroll_detail(1)",
+            "More",
+            id="detail-down",
+            show=False,
+            tooltip="Scroll a long SMS down",
+        ),
+        Binding(
+            "shift+up",
+            "scroll_detail(-1)",
+            "Back up",
+            id="detail-up",
+            show=False,
+            tooltip="Scroll a long SMS up",
+        ),
     ]
 
     def __init__(self, select: int | None = None) -> None:
@@ -179,6 +195,9 @@ class RentalsScreen(AppScreen):
         self._detail.show(rental, engine.server_now(), error)
 
     # -- actions -------------------------------------------------------------------------
+
+    def action_scroll_detail(self, direction: int) -> None:
+        self._detail.scroll_relative(y=direction * 3, animate=False)
 
     def action_copy_code(self) -> None:
         rental = self.selected

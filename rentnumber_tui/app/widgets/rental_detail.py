@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Digits, Static
 
@@ -21,7 +21,10 @@ _DIGIT_CHARS = set("0123456789+-^x:ABCDEF$£€()")
 _MAX_DIGITS = 12
 
 
-class RentalDetail(AppNode, Vertical):
+class RentalDetail(AppNode, VerticalScroll, can_focus=False):
+    """Scrolls when the SMS is longer than the room (a scrollbar says there is more;
+    shift+↓/↑ on the rentals screen move it), so a long SMS is never cut off."""
+
     def __init__(self) -> None:
         super().__init__(id="rental-detail")
         self.rental: TrackedRental | None = None
@@ -95,7 +98,7 @@ class RentalDetail(AppNode, Vertical):
             earlier = ", ".join(safe_text(c, max_length=24) for c in rental.earlier_codes[-5:])
             line = Content.assemble(line, ("   earlier: ", "$text-muted"), earlier)
         code_text.update(line)
-        sms = safe_text(rental.sms, max_length=2000, keep_newlines=True) if rental.sms else ""
+        sms = safe_text(rental.sms, max_length=20_000, keep_newlines=True) if rental.sms else ""
         self.query_one("#detail-sms", Static).update(
             Content.assemble(("SMS  ", "$text-muted"), sms) if sms else Content("")
         )
