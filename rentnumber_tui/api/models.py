@@ -156,7 +156,9 @@ class RentedNumber:
 
 @dataclass(frozen=True, slots=True)
 class RentalState:
-    """The answer to `GET /rental/{id}`."""
+    """The answer to `GET /rental/{id}`. A timestamp the answer leaves out (or null)
+    is None: the status and a code are worth more than a missing date, and the dates
+    the rent answer gave are kept."""
 
     rental_id: int
     phone: str
@@ -164,8 +166,8 @@ class RentalState:
     code: str | None
     sms: str | None
     cost: Decimal
-    created_at: datetime
-    expires_at: datetime
+    created_at: datetime | None
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -322,6 +322,9 @@ class FieldReader:
     def timestamp(self, name: str) -> datetime:
         return self._required(name, "a timestamp", _as_timestamp)
 
+    def optional_timestamp(self, name: str) -> datetime | None:
+        return self._typed(name, "a timestamp or null", _as_timestamp, optional=True)
+
     def status(self, name: str = "status") -> RentalStatus:
         def convert(v: Any) -> RentalStatus | None:
             return RentalStatus(v) if isinstance(v, str) and v.strip() else None
@@ -509,8 +512,8 @@ def parse_rental(body: Any, endpoint: str = "GET /rental/{id}") -> RentalState:
         code=f.code("code"),
         sms=f.optional_string("sms"),
         cost=f.money("cost"),
-        created_at=f.timestamp("created_at"),
-        expires_at=f.timestamp("expires_at"),
+        created_at=f.optional_timestamp("created_at"),
+        expires_at=f.optional_timestamp("expires_at"),
     )
 
 

@@ -280,8 +280,17 @@ def test_rental_bad_timestamp() -> None:
         p.parse_rental(dict(RENTAL, expires_at="soon"), "GET /rental/101")
     assert info.value.message == (
         "The server's answer to GET /rental/101 has the field 'expires_at' as text "
-        "where a timestamp was expected"
+        "where a timestamp or null was expected"
     )
+
+
+def test_rental_without_timestamps_keeps_status_and_code() -> None:
+    """An undocumented status and no dates (issue 11): read, not refused."""
+    body = {k: v for k, v in RENTAL.items() if k not in ("created_at", "expires_at")}
+    state = p.parse_rental(dict(body, status="on_hold"))
+    assert state.status == "on_hold" and state.created_at is None and state.expires_at is None
+    state = p.parse_rental(dict(RENTAL, expires_at=None))
+    assert state.expires_at is None and state.created_at is not None
 
 
 def test_rental_code_of_wrong_type() -> None:

@@ -13,7 +13,6 @@ are exercised too. Run with `--hypothesis-show-statistics` to see the examples r
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
@@ -39,6 +38,7 @@ from rentnumber_tui.api.models import (
 from rentnumber_tui.api.parsing import MAX_AMOUNT
 from rentnumber_tui.core.money import format_money
 from tests.api.conftest import API_KEY, BASE_URL
+from tests.json_text import edited
 
 STAMP = "2026-04-12T15:30:00Z"
 RENTAL_ROW = {
@@ -222,8 +222,6 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 
-HOLE = "\x00hole\x00"
-
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a body: each key of each object, each item of each list."""
@@ -238,33 +236,6 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         found.append((*prefix, key))
         found.extend(paths(child, (*prefix, key)))
     return found
-
-
-def mutated(body: dict[str, Any], changes: list[tuple[tuple[Any, ...], str, str]]) -> str:
-    """The body as JSON text with each change made: a value replaced by arbitrary JSON
-    text, a field removed, or an unknown field added next to it."""
-    body = copy.deepcopy(body)
-    fills: list[str] = []
-    for path, action, text in changes:
-        parent: Any = body
-        try:
-            for key in path[:-1]:
-                parent = parent[key]
-            last = path[-1]
-            if action == "replace":
-                parent[last] = f"{HOLE}{len(fills)}"
-                fills.append(text)
-            elif action == "remove" and isinstance(parent, dict):
-                parent.pop(last, None)
-            elif action == "add" and isinstance(parent, dict):
-                parent[f"x_{len(fills)}"] = f"{HOLE}{len(fills)}"
-                fills.append(text)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier change removed or replaced this place
-    out = json.dumps(body, ensure_ascii=False)
-    for i, text in enumerate(fills):
-        out = out.replace(json.dumps(f"{HOLE}{i}", ensure_ascii=False), text)
-    return out
 
 
 #: What goes into a field: numbers half the time (they are where Decimal can be made to
@@ -366,7 +337,7 @@ async def wire():
 async def test_any_value_in_any_field_gives_a_model_or_an_api_error(wire, endpoint, data):
     body, call, model = ENDPOINTS[endpoint]
     changes = data.draw(changes_for(body), label="changes")
-    wire.text = mutated(body, changes)
+    wire.text = edited(body, changes)
     result = await wire.read(call, model)
     rows = {path[1] for path, _, _ in changes if path[0] == "data" and len(path) > 1}
     if len(rows) == 1 and all(len(path) > 1 and path[0] == "data" for path, _, _ in changes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -267,3 +268,16 @@ async def test_a_rental_whose_expiry_is_never_known_is_given_up_after_the_limit(
     await poller._poll(entry)
     assert not poller.followed
     assert "expiry is unknown" in (changes[-1][0].problem or "")
+
+
+def test_an_answer_without_dates_keeps_the_dates_known():
+    """A `GET /rental` answer that leaves its dates out (issue 11) takes the status and
+    code, and the expiry the rent answer gave stays: the countdown and the give-up
+    rule still have it."""
+    known = rental(1, minutes_left=5)
+    merged = known.with_state(
+        replace(state(1, "on_hold", code="4242"), created_at=None, expires_at=None), NOW
+    )
+    assert merged.status == "on_hold" and merged.code == "4242"
+    assert merged.expires_at == known.expires_at
+    assert merged.seconds_left(NOW) == 300

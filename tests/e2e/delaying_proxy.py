@@ -48,6 +48,15 @@ class LateRent(NamedTuple):
     status: int
 
 
+class Answer(NamedTuple):
+    """One HTTP answer as the proxy sends it on."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    content: bytes
+
+
 class _BadRequest(Exception):
     pass
 
@@ -192,21 +201,10 @@ class DelayingProxy:
                 writer.write(_response(400, "Bad Request", [], b"bad request\n"))
                 await writer.drain()
                 return
-            if method == "POST" and target.split("?")[0] == self._rent_path:
+            if self._holds(method, target):
                 await self._hold_rent(upstream, reader, target, headers, body)
                 return
-            try:
-                answer = await upstream.request(method, target, headers=headers, content=body)
-            except httpx.HTTPError as exc:
-                text = f"upstream failed: {type(exc).__name__}\n".encode()
-                writer.write(_response(502, "Bad Gateway", [], text))
-            else:
-                kept = [(k, v) for k, v in answer.headers.multi_items() if k not in _HOP_BY_HOP]
-                # httpx already decoded any content-encoding: send the bytes as they are now.
-                kept = [(k, v) for k, v in kept if k != "content-encoding"]
-                writer.write(
-                    _response(answer.status_code, answer.reason_phrase, kept, answer.content)
-                )
+            writer.write(_response(*await self._answer(upstream, method, target, headers, body)))
             await writer.drain()
         except (ConnectionError, OSError):
             pass  # the client went away mid-answer: nothing to tell it
@@ -214,6 +212,30 @@ class DelayingProxy:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
+
+    def _holds(self, method: str, target: str) -> bool:
+        """Whether this request is the slow provider's to hold (every rent)."""
+        return method == "POST" and target.split("?")[0] == self._rent_path
+
+    async def _answer(
+        self,
+        upstream: httpx.AsyncClient,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> Answer:
+        """The upstream's answer, passed on as it came (502 if it could not be had)."""
+        try:
+            answer = await upstream.request(method, target, headers=headers, content=body)
+        except httpx.HTTPError as exc:
+            return Answer(
+                502, "Bad Gateway", [], f"upstream failed: {type(exc).__name__}\n".encode()
+            )
+        kept = [(k, v) for k, v in answer.headers.multi_items() if k not in _HOP_BY_HOP]
+        # httpx already decoded any content-encoding: send the bytes as they are now.
+        kept = [(k, v) for k, v in kept if k != "content-encoding"]
+        return Answer(answer.status_code, answer.reason_phrase, kept, answer.content)
 
     async def _hold_rent(
         self,
