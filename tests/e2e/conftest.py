@@ -130,6 +130,24 @@ async def settled(app: RentNumberApp) -> None:
     await wait_until(mounted, what="the screen mounted")
 
 
+def told(h: Harness) -> str:
+    """Everything the person can read now: notifications, and the text of the screen's
+    widgets (static text, list entries, table cells)."""
+    parts = [*h.notes, *h.shown]
+    screen = h.app.screen
+    for widget in screen.query("Static"):
+        parts.append(str(getattr(widget, "content", "")))
+    from textual.widgets import DataTable, OptionList
+
+    for listing in screen.query(OptionList):
+        parts.extend(
+            str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)
+        )
+    for table in screen.query(DataTable):
+        parts.extend(" ".join(map(str, table.get_row_at(i))) for i in range(table.row_count))
+    return "\n".join(parts)
+
+
 @pytest.fixture
 def harness(
     sandbox: Sandbox, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

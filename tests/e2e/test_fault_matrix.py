@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
-from textual.widgets import DataTable, OptionList
 
 from rentnumber_tui.api.models import Offer, RentalStatus, Service
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
@@ -32,7 +31,7 @@ from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.sandbox import DEMO_API_KEY
 from tests.core.waiting import wait_until
-from tests.e2e.conftest import Harness, LoopbackServer
+from tests.e2e.conftest import Harness, LoopbackServer, told
 
 START = Decimal("25000.00")
 
@@ -121,22 +120,6 @@ class Fault:
             assert h.server is not None
             if not h.server.running:
                 h.server.start()
-
-
-def told(h: Harness) -> str:
-    """Everything the person can read now: notifications, and the text of the screen's
-    widgets (static text, list entries, table cells)."""
-    parts = [*h.notes, *h.shown]
-    screen = h.app.screen
-    for widget in screen.query("Static"):
-        parts.append(str(getattr(widget, "content", "")))
-    for listing in screen.query(OptionList):
-        parts.extend(
-            str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)
-        )
-    for table in screen.query(DataTable):
-        parts.extend(" ".join(map(str, table.get_row_at(i))) for i in range(table.row_count))
-    return "\n".join(parts)
 
 
 async def says(h: Harness, fragment: str, what: str, timeout: float = 10) -> None:
