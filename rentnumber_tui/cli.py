@@ -31,7 +31,7 @@ from rentnumber_tui.api.errors import (
     OutOfStock,
     Unauthorized,
 )
-from rentnumber_tui.api.models import Country, Offer, Service
+from rentnumber_tui.api.models import Country, Offer, Rows, Service
 from rentnumber_tui.cli_args import KEYED, ExitCode
 from rentnumber_tui.core import events
 from rentnumber_tui.core.engine import (
@@ -112,6 +112,16 @@ def _run(engine: Engine, options: argparse.Namespace, out: TextIO, err: TextIO) 
         return ExitCode.UNEXPECTED
     runner.render(result, out)
     return ExitCode.DONE
+
+
+def _read(rows: Sequence[T]) -> Sequence[T]:
+    """The rows a list answer gave; rows that could not be read are said on stderr (a
+    script must know the list is short), the rest are used."""
+    if isinstance(rows, Rows) and rows.note:
+        print(
+            f"warning: {safe_text(rows.note, max_length=600)}; the rest are used.", file=sys.stderr
+        )
+    return rows
 
 
 def _say(err: TextIO, message: str) -> None:
@@ -211,7 +221,7 @@ class Commands:
         )
 
     async def cmd_services(self) -> Result:
-        services = rank(self.options.filter, await self.engine.services(), _service_keys)
+        services = rank(self.options.filter, _read(await self.engine.services()), _service_keys)
         rows = [
             (
                 s.slug,
@@ -227,7 +237,7 @@ class Commands:
         )
 
     async def cmd_countries(self) -> Result:
-        countries = rank(self.options.filter, await self.engine.countries(), _country_keys)
+        countries = rank(self.options.filter, _read(await self.engine.countries()), _country_keys)
         rows = [(c.iso_code, c.name, str(c.id)) for c in countries]
         return Result(
             {"countries": [country_json(c) for c in countries]},
@@ -282,7 +292,7 @@ class Commands:
 
     async def _offers(self, service: Service, country: Country | None) -> list[Offer]:
         prices = await self.engine.prices(service.slug, country.id if country else None)
-        offers = [o for o in prices.offers if country is None or o.country_id == country.id]
+        offers = [o for o in _read(prices.offers) if country is None or o.country_id == country.id]
         return sorted(offers, key=lambda o: (not o.available, o.price, -o.stock, o.id))
 
     # -- renting --------------------------------------------------------------------------
