@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from textual import events
+from textual.widgets import Input
+
 from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.screens.countries import CountriesScreen
+from rentnumber_tui.app.screens.login import LoginScreen
 from rentnumber_tui.app.screens.prices import PricesScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
@@ -70,8 +74,27 @@ async def rent_cursor_offer(app, pilot) -> int:
 def still_cursors(app) -> None:
     """Stop every text cursor blinking (and hide it), so a snapshot does not depend on
     the moment it is taken: Input's cursor blinks every half second."""
-    from textual.widgets import Input
-
     for screen in app.screen_stack:
         for box in screen.query(Input):
             box.cursor_blink = False
+
+
+async def login_screen(app) -> LoginScreen:
+    await wait_until(
+        lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted,
+        what="the login screen",
+    )
+    screen = app.screen
+    assert isinstance(screen, LoginScreen)
+    return screen
+
+
+async def paste_key(app, pilot, key: str) -> None:
+    """Paste `key` into the (masked) input and press Enter, as a person would."""
+    screen = await login_screen(app)
+    box = screen.query_one("#login-key", Input)
+    await wait_until(lambda: not box.disabled and box.has_focus, what="the key input")
+    box.clear()
+    box.post_message(events.Paste(key))
+    await wait_until(lambda: box.value == key, what="the pasted key")
+    await pilot.press("enter")

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from keyring.backends import fail
-from textual import events
 from textual.widgets import Button, Input, Static
 
 from rentnumber_tui import locations
@@ -33,7 +32,7 @@ from rentnumber_tui.credentials import SERVICE, CredentialStore
 from rentnumber_tui.launch import CredentialKeyStorage
 from rentnumber_tui.masking import mask_key
 from rentnumber_tui.sandbox import DEMO_API_KEY
-from tests.app.helpers import open_confirmation, open_prices
+from tests.app.helpers import login_screen, open_confirmation, open_prices, paste_key
 from tests.core.waiting import wait_until
 from tests.settings.fakes import MemoryKeyring, RaisingKeyring
 
@@ -63,27 +62,6 @@ def storage_on(engine, profile: str = "default") -> CredentialKeyStorage:
 
 def options(storage=None, **kw) -> AppOptions:
     return AppOptions(demo=True, key_storage=storage, **kw)
-
-
-async def login_screen(app) -> LoginScreen:
-    await wait_until(
-        lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted,
-        what="the login screen",
-    )
-    screen = app.screen
-    assert isinstance(screen, LoginScreen)
-    return screen
-
-
-async def paste_key(app, pilot, key: str) -> None:
-    """Paste `key` into the (masked) input and press Enter, as a person would."""
-    screen = await login_screen(app)
-    box = screen.query_one("#login-key", Input)
-    await wait_until(lambda: not box.disabled and box.has_focus, what="the key input")
-    box.clear()
-    box.post_message(events.Paste(key))
-    await wait_until(lambda: box.value == key, what="the pasted key")
-    await pilot.press("enter")
 
 
 def message(screen) -> str:

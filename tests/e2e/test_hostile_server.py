@@ -20,7 +20,7 @@ from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.sandbox import DEMO_API_KEY
-from tests.app.helpers import open_confirmation, open_prices
+from tests.app.helpers import login_screen, open_confirmation, open_prices, paste_key
 from tests.core.waiting import wait_until
 from tests.e2e.conftest import Harness, LoopbackServer, told
 from tests.e2e.hostile_proxy import HostileProxy, Rule, answer, busiest_second, fields
@@ -234,3 +234,25 @@ async def test_a_refused_key_is_a_state_on_every_rental(harness, loopback, proxy
         await says(h, "paused — key refused; F6 to log in", "the rental")
         within_budget(proxy)
         assert DEMO_API_KEY not in told(h)
+
+
+async def test_an_unusable_balance_at_login_is_said_not_waited_on(harness, loopback, proxy):
+    async with harness(server=loopback, base_url=proxy.base_url) as h:
+        app = h.app
+        await wait_until(lambda: app.engine.ready and app.services, what="the catalog")
+        proxy.add(Rule("GET", "/balance", fields((("balance",), "replace", HUGE))))
+        await h.pilot.press("f6")
+        await paste_key(app, h.pilot, DEMO_API_KEY)
+        screen = await login_screen(app)
+        message = screen.query_one("#login-message")
+        await wait_until(
+            lambda: "'balance' as a number that is not a usable amount" in str(message.content),
+            what="the login's answer",
+        )
+        box = screen.query_one("#login-key")
+        await wait_until(lambda: not box.disabled, what="the key input usable again")
+        assert DEMO_API_KEY not in told(h)
+        # The server behaves again: the same key is accepted.
+        proxy.clear()
+        await paste_key(app, h.pilot, DEMO_API_KEY)
+        await wait_until(lambda: app.screen is not screen, what="the login closed")
