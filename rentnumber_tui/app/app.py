@@ -16,11 +16,12 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.api.models import Country, Service
+from rentnumber_tui.api.models import Country, Offer, Service
 from rentnumber_tui.app import events
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
+from rentnumber_tui.core.rent_again import NothingToRentAgain
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import message_of
@@ -378,6 +379,56 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             return
         self.copy_to_clipboard(text)
         self.notify(f"Copied the {what} {safe_text(text, max_length=40)}.", markup=False)
+
+    # -- renting -------------------------------------------------------------------------
+
+    def rent(
+        self,
+        offer: Offer,
+        service: Service,
+        *,
+        note: str | None = None,
+        after: Callable[[], object] | None = None,
+    ) -> None:
+        """Open the confirmation for `offer` (saying `note`, what changed since last
+        time); a rental made opens the live list on it. `after` runs once it closes."""
+        from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
+
+        # Without a key the login screen opens; once a key is accepted, renting goes on.
+        again = lambda: self.rent(offer, service, note=note, after=after)  # noqa: E731
+        if not self.require_key("rent a number", then=again):
+            return
+        locked = self.engine.renting_locked_for(offer, service.name)
+        if locked:
+            self.notify(locked, title="Cannot rent now", severity="warning", markup=False)
+            return
+
+        def done(rental: TrackedRental | None) -> None:
+            if rental is not None:
+                self.open_rentals(select=rental.rental_id)
+            if after is not None:
+                after()
+
+        dialog = ConfirmRentScreen(offer, service, self.flag_for(offer.country_id), note)
+        self.push_screen(dialog, done)
+
+    @work(group="rent-again", exclusive=True, exit_on_error=False)
+    async def rent_again(self, rental: TrackedRental) -> None:
+        """`a`: the confirmation for the same service, country and provider — or, when
+        that offer is sold out or dearer, the cheapest in stock, saying what changed."""
+        if not self.require_key("rent a number", then=lambda: self.rent_again(rental)):
+            return
+        try:
+            choice = await self.engine.rent_again(rental)
+        except (NothingToRentAgain, ApiError) as error:
+            self.notify(
+                safe_text(message_of(error), max_length=400),
+                title="Cannot rent it again",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.rent(choice.offer, choice.service, note=choice.change)
 
     # -- navigation ----------------------------------------------------------------------
 

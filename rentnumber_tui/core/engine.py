@@ -63,6 +63,7 @@ from rentnumber_tui.core.events import (
     StoreFailed,
 )
 from rentnumber_tui.core.poller import Poller, PollSettings
+from rentnumber_tui.core.rent_again import AgainChoice, choose_again, find_country, find_service
 from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
 from rentnumber_tui.core.store import Purchase, PurchaseLocked, Store, StoreError
 from rentnumber_tui.core.text import safe_text
@@ -522,6 +523,19 @@ class Engine:
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
         return await self._call(self._client.prices(slug, country_id))
+
+    async def rent_again(self, rental: TrackedRental) -> AgainChoice:
+        """The offer to rent `rental` again and what changed (see `core.rent_again`);
+        the confirmation shows it, nothing is bought here."""
+        return await self._call(self._rent_again(rental))
+
+    async def _rent_again(self, rental: TrackedRental) -> AgainChoice:
+        services = self.services_known or await self._services()
+        service = find_service(rental, services)
+        countries = () if rental.offer else (self.countries_known or await self._countries())
+        country_id = find_country(rental, countries)
+        prices = await self._client.prices(service.slug, country_id)
+        return choose_again(rental, service, prices.offers, country_id)
 
     async def balance(self) -> Balance:
         return await self._call(self._balance())

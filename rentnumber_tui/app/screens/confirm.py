@@ -55,8 +55,11 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         Binding("escape,n", "close", "Cancel", id="cancel-rent", tooltip="Do not rent; go back"),
     ]
 
-    def __init__(self, offer: Offer, service: Service, flag: str) -> None:
+    def __init__(self, offer: Offer, service: Service, flag: str, note: str | None = None) -> None:
         super().__init__(classes="dialog-screen")
+        #: What differs from the rental being repeated ("Alpha is sold out; …"), shown
+        #: above the buttons until something more pressing replaces it.
+        self.note = note
         self.offer = offer
         self.service = service
         self.flag = flag
@@ -110,6 +113,8 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
     def on_mount(self) -> None:
         engine = self.app.engine
         self.follow_engine(core.PurchaseUpdate)
+        if self.note:
+            self._say(safe_text(self.note, max_length=400))
         last = engine.status().balance
         if last is not None:
             self._show_balance(last.amount, last.currency)

@@ -49,7 +49,29 @@ class HistoryScreen(RetryingScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to where you were"),
         Binding("r,f5", "refresh", "Refresh", id="refresh", tooltip="Load the history again"),
+        Binding(
+            "a",
+            "rent_again",
+            "Rent again",
+            id="rent-again",
+            tooltip="Rent the same service, country and provider again (confirmed first)",
+        ),
     ]
+
+    rentals: list[TrackedRental] = []
+
+    @property
+    def selected(self) -> TrackedRental | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.rentals if str(r.rental_id) == key), None)
+
+    def action_rent_again(self) -> None:
+        rental = self.selected
+        if rental is not None:
+            self.app.rent_again(rental)
 
     def compose_body(self) -> ComposeResult:
         table: DataTable[Text] = DataTable(

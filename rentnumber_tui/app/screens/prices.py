@@ -11,9 +11,7 @@ from textual.widgets import Input, Static
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, PriceList, Rows, Service
 from rentnumber_tui.app.screens.base import RetryingScreen
-from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
-from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
 
@@ -175,19 +173,5 @@ class PricesScreen(RetryingScreen):
         self.rent(event.offer)
 
     def rent(self, offer: Offer) -> None:
-        app = self.app
-        # Without a key the login screen opens; once a key is accepted, renting goes on.
-        if not app.require_key("rent a number", then=lambda: self.rent(offer)):
-            return
-        locked = app.engine.renting_locked_for(offer, self.service.name)
-        if locked:
-            self.notify(locked, title="Cannot rent now", severity="warning", markup=False)
-            return
-        flag = app.flag_for(offer.country_id)
-
-        def done(rental: TrackedRental | None) -> None:
-            if rental is not None:
-                app.open_rentals(select=rental.rental_id)
-            self.load()  # stock and prices may have changed
-
-        app.push_screen(ConfirmRentScreen(offer, self.service, flag), done)
+        # Stock and prices may have changed once the dialog closes.
+        self.app.rent(offer, self.service, after=self.load)

@@ -79,6 +79,13 @@ class RentalsScreen(AppScreen):
             "r,f5", "refresh", "Refresh", id="refresh", tooltip="Check the selected rental now"
         ),
         Binding(
+            "a",
+            "rent_again",
+            "Rent again",
+            id="rent-again",
+            tooltip="Rent the same service, country and provider again (confirmed first)",
+        ),
+        Binding(
             "shift+down",
             "scroll_detail(1)",
             "More",
@@ -198,6 +205,11 @@ class RentalsScreen(AppScreen):
 
     def action_scroll_detail(self, direction: int) -> None:
         self._detail.scroll_relative(y=direction * 3, animate=False)
+
+    def action_rent_again(self) -> None:
+        rental = self.selected
+        if rental is not None:
+            self.app.rent_again(rental)
 
     def action_copy_code(self) -> None:
         rental = self.selected
