@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual import work
@@ -21,8 +23,10 @@ from rentnumber_tui.app import events
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
+from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.rent_again import NothingToRentAgain
 from rentnumber_tui.core.rentals import TrackedRental
+from rentnumber_tui.core.store import StoreError
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import message_of
 
@@ -406,6 +410,9 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         def done(rental: TrackedRental | None) -> None:
             if rental is not None:
                 self.open_rentals(select=rental.rental_id)
+                flag = self.flag_for(offer.country_id)
+                country = Country(offer.country_id, offer.iso_code, offer.country_name, flag)
+                self.remember(service, country)
             if after is not None:
                 after()
 
@@ -441,6 +448,45 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         from rentnumber_tui.app.screens.prices import PricesScreen
 
         self.push_screen(PricesScreen(service, country))
+        self.remember(service, country)
+
+    # -- recent choices and favourites -----------------------------------------------
+
+    @work(group="picks", exit_on_error=False)
+    async def remember(self, service: Service, country: Country | None) -> None:
+        """The pair leads the Recent group next time (a store failure is said once by
+        the engine; it costs only the memory)."""
+        pick = Pick(
+            "recent",
+            service.id,
+            service.slug,
+            service.name,
+            datetime.now(UTC),
+            country_id=country.id if country else None,
+            country_name=country.name if country else "",
+            iso_code=country.iso_code if country else "",
+            flag=country.flag if country else "",
+        )
+        with contextlib.suppress(StoreError):
+            await self.engine.remember(pick)
+
+    @work(group="picks", exit_on_error=False)
+    async def toggle_favourite(self, pick: Pick) -> None:
+        """`f`: a favourite, or no longer one; said either way."""
+        try:
+            now = await self.engine.toggle_favourite(pick)
+        except StoreError as error:
+            self.notify(safe_text(error.message, max_length=300), severity="error", markup=False)
+            return
+        what = safe_text(pick.service_name, max_length=40)
+        if pick.country_name:
+            what += f" · {safe_text(pick.country_name, max_length=30)}"
+        if pick.provider_name:
+            what += f" · {safe_text(pick.provider_name, max_length=30)}"
+        self.notify(
+            f"★ {what} is a favourite." if now else f"{what} is no longer a favourite.",
+            markup=False,
+        )
 
     def open_rentals(self, select: int | None = None) -> None:
         from rentnumber_tui.app.screens.rentals import RentalsScreen

@@ -80,6 +80,11 @@ class CatalogFailed(EngineMessage, bubble=False, namespace="engine"):
 
 
 @dataclass
+class PicksChanged(EngineMessage, bubble=False, namespace="engine"):
+    """Recent choices or favourites changed."""
+
+
+@dataclass
 class PurchaseUpdate(EngineMessage, bubble=False, namespace="engine"):
     update: core.PurchaseUpdate
 
@@ -114,6 +119,8 @@ def to_message(event: core.EngineEvent) -> EngineMessage:
             return CatalogUpdated(services, countries)
         case core.CatalogFailed(message):
             return CatalogFailed(message)
+        case core.PicksChanged():
+            return PicksChanged()
         case core.PurchaseUpdate():
             return PurchaseUpdate(event)
         case core.RowsSkipped(message):
@@ -136,6 +143,10 @@ class EngineRelay:
         self._target = target
         self._kinds = kinds
         self._unsubscribe: Callable[[], None] | None = subscribe(self._deliver)
+
+    def add(self, kinds: tuple[type[core.EngineEvent], ...]) -> None:
+        """Hear `kinds` as well (no kinds: every event)."""
+        self._kinds = (*self._kinds, *kinds) if self._kinds and kinds else ()
 
     def _deliver(self, event: core.EngineEvent) -> None:
         if self._kinds and not isinstance(event, self._kinds):

@@ -27,9 +27,12 @@ class AppNode(ReportsWorkerFailures, MessagePump):
 
     def follow_engine(self, *kinds: type[EngineEvent]) -> None:
         """Receive the engine's events (of `kinds`, or all) as `on_engine_*` messages,
-        until this node is unmounted."""
+        until this node is unmounted. Called again (a subclass adding kinds), it hears
+        those too."""
         if self._relay is None:
             self._relay = EngineRelay(self, self.app.engine.subscribe, kinds)
+        else:
+            self._relay.add(kinds)
 
     def on_unmount(self) -> None:
         if self._relay is not None:

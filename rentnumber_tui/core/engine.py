@@ -56,12 +56,14 @@ from rentnumber_tui.core.events import (
     EngineReady,
     HealthChanged,
     KeyChanged,
+    PicksChanged,
     PurchaseUpdate,
     RentalChanged,
     RentalPollFailed,
     RowsSkipped,
     StoreFailed,
 )
+from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rent_again import AgainChoice, choose_again, find_country, find_service
 from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
@@ -255,6 +257,7 @@ class Engine:
         self._discover_chore = _Folded(self._discover_now, balance_settle)
         self._known_services: tuple[Service, ...] | None = None
         self._known_countries: tuple[Country, ...] | None = None
+        self._picks: tuple[Pick, ...] = ()
         self._seen_rev = 0
         self._data_version: int | None = None
         self._census = (0, 0)
@@ -315,6 +318,7 @@ class Engine:
         self._spawn(self.poller.run())
         try:
             await self._restore()
+            self._picks = tuple(await self._db(self.store.picks))
         except StoreError as error:
             self.store_problem = clean_message(error.message)
             self._store_failed(error)
@@ -523,6 +527,31 @@ class Engine:
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
         return await self._call(self._client.prices(slug, country_id))
+
+    # -- recent choices and favourites ---------------------------------------------------
+
+    def picks(self) -> tuple[Pick, ...]:
+        """Recent service/country pairs (newest first), then favourites (newest first)."""
+        return self._picks
+
+    async def remember(self, pick: Pick) -> None:
+        """`pick` was just used: it leads the recent ones (a store failure is said once
+        and costs only the memory)."""
+        await self._call(self._change_picks(self.store.record_recent, pick))
+
+    async def toggle_favourite(self, pick: Pick) -> bool:
+        """Make `pick` a favourite or no longer one; True when it now is."""
+        return bool(await self._call(self._change_picks(self.store.toggle_favourite, pick)))
+
+    async def _change_picks(self, change: Callable[[Pick], object], pick: Pick) -> object:
+        try:
+            result = await self._db(change, pick)
+            self._picks = tuple(await self._db(self.store.picks))
+        except StoreError as error:
+            self._store_failed(error)
+            raise
+        self._emit(PicksChanged())
+        return result
 
     async def rent_again(self, rental: TrackedRental) -> AgainChoice:
         """The offer to rent `rental` again and what changed (see `core.rent_again`);

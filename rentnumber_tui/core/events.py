@@ -70,6 +70,11 @@ class CatalogUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class PicksChanged:
+    """The recent choices or the favourites changed (`Engine.picks()` has them)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogFailed:
     """Loading the services or countries failed; `message` says why."""
 
@@ -118,6 +123,7 @@ EngineEvent = (
     | HealthChanged
     | CatalogUpdated
     | CatalogFailed
+    | PicksChanged
     | PurchaseUpdate
     | RowsSkipped
     | StoreFailed

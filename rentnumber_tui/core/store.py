@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from rentnumber_tui.api.models import RentalStatus
+from rentnumber_tui.core.picks import MAX_RECENT, Pick
 from rentnumber_tui.core.rentals import ORIGINS, OfferRef, Origin, RentalLabels, TrackedRental
 from rentnumber_tui.user_error import UserFacingError
 
 #: The schema this code reads and writes. 1 is release 0.1.0's (no version was written
 #: then: a file with its tables and user_version 0 is a version-1 file).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Seconds another connection may hold the write lock before a write gives up.
 BUSY_TIMEOUT_MS = 10_000
@@ -110,8 +111,20 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 """
 
+#: 2 → 3: recent service/country pairs and favourites (-1: no country / provider).
+_MIGRATION_3 = """
+CREATE TABLE IF NOT EXISTS picks (
+    account TEXT NOT NULL, kind TEXT NOT NULL, service_id INTEGER NOT NULL,
+    country_id INTEGER NOT NULL DEFAULT -1, provider_id INTEGER NOT NULL DEFAULT -1,
+    service_slug TEXT NOT NULL, service_name TEXT NOT NULL,
+    country_name TEXT NOT NULL DEFAULT '', iso_code TEXT NOT NULL DEFAULT '',
+    flag TEXT NOT NULL DEFAULT '', provider_name TEXT NOT NULL DEFAULT '', at TEXT NOT NULL,
+    PRIMARY KEY (account, kind, service_id, country_id, provider_id)
+);
+"""
+
 #: Forward migrations: MIGRATIONS[n] turns a version-n file into version n + 1.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_1, 1: _MIGRATION_2}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_1, 1: _MIGRATION_2, 2: _MIGRATION_3}
 
 _RENTAL_COLUMNS = (
     "rental_id, phone, status, cost, service, service_slug, country, iso_code, flag,"
@@ -726,6 +739,76 @@ class Store:
         result: Leases = self._transaction(write, coord=True)
         return result
 
+    # -- recent and favourites ------------------------------------------------------------
+
+    _PICK_COLUMNS = (
+        "kind, service_id, service_slug, service_name, at, country_id, country_name,"
+        " iso_code, flag, provider_id, provider_name"
+    )
+
+    def _pick_row(self, pick: Pick) -> tuple[object, ...]:
+        return (
+            self.account,
+            pick.kind,
+            pick.service_id,
+            pick.service_slug,
+            pick.service_name,
+            _iso(pick.at),
+            -1 if pick.country_id is None else pick.country_id,
+            pick.country_name,
+            pick.iso_code,
+            pick.flag,
+            -1 if pick.provider_id is None else pick.provider_id,
+            pick.provider_name,
+        )
+
+    def record_recent(self, pick: Pick) -> None:
+        """`pick` used now: first among the recent ones; only the newest few are kept."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                f"INSERT OR REPLACE INTO picks (account, {self._PICK_COLUMNS})"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._pick_row(replace(pick, kind="recent")),
+            )
+            db.execute(
+                "DELETE FROM picks WHERE account = ? AND kind = 'recent' AND rowid NOT IN"
+                " (SELECT rowid FROM picks WHERE account = ? AND kind = 'recent'"
+                "  ORDER BY at DESC LIMIT ?)",
+                (self.account, self.account, MAX_RECENT),
+            )
+
+        self._transaction(write)
+
+    def toggle_favourite(self, pick: Pick) -> bool:
+        """Make `pick` a favourite, or no longer one; True when it now is."""
+
+        def write(db: sqlite3.Connection) -> bool:
+            row = self._pick_row(replace(pick, kind="favourite"))
+            gone = db.execute(
+                "DELETE FROM picks WHERE account = ? AND kind = 'favourite'"
+                " AND service_id = ? AND country_id = ? AND provider_id = ?",
+                (self.account, row[2], row[6], row[10]),
+            ).rowcount
+            if gone:
+                return False
+            db.execute(
+                f"INSERT INTO picks (account, {self._PICK_COLUMNS})"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            return True
+
+        return bool(self._transaction(write))
+
+    def picks(self) -> list[Pick]:
+        """Recent ones newest first, then favourites newest first."""
+        rows = self._read(
+            f"SELECT {self._PICK_COLUMNS} FROM picks WHERE account = ? ORDER BY kind DESC, at DESC",
+            (self.account,),
+        )
+        return [_pick_from_row(row) for row in rows]
+
     def claim_task(self, name: str, every: float) -> bool:
         """True for exactly one process per `every` seconds: who does an account-wide
         chore (looking for rentals made elsewhere) this time."""
@@ -741,6 +824,23 @@ class Store:
             return True
 
         return bool(self._transaction(write, coord=True))
+
+
+def _pick_from_row(row: tuple[Any, ...]) -> Pick:
+    kind, service_id, slug, name, at, country_id, country, iso, flag, provider_id, provider = row
+    return Pick(
+        kind=kind,
+        service_id=service_id,
+        service_slug=slug,
+        service_name=name,
+        at=_dt(at) or datetime.now(UTC),
+        country_id=None if country_id == -1 else country_id,
+        country_name=country,
+        iso_code=iso,
+        flag=flag,
+        provider_id=None if provider_id == -1 else provider_id,
+        provider_name=provider,
+    )
 
 
 def _known_waiting(status: str) -> bool:

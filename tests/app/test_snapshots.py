@@ -42,6 +42,27 @@ def test_services_screen(snap_compare, make_app):
     assert snapshot(snap_compare, make_app, run)
 
 
+def test_services_with_recent_and_favourites(snap_compare, make_app):
+    async def run(app, pilot):
+        await open_prices(app, pilot, "telegr", "ke")
+        while not isinstance(app.screen, ServicesScreen):
+            await pilot.press("escape")
+        app.screen.query_one(FilterList).input.value = ""
+        await open_prices(app, pilot, "whats", "ng")
+        await pilot.press("f")  # the cheapest Nigerian WhatsApp offer's provider
+        await wait_until(lambda: any(p.kind == "favourite" for p in app.engine.picks()))
+        while not isinstance(app.screen, ServicesScreen):
+            await pilot.press("escape")
+        listing = app.screen.query_one(FilterList)
+        listing.input.value = ""
+        await wait_until(lambda: [str(i.prompt) for i in listing.shown][:1] == ["Recent"])
+        await wait_until(lambda: "Favourites" in [str(i.prompt) for i in listing.shown])
+        app.clear_notifications()
+        await wait_until(lambda: not app._notifications)
+
+    assert snapshot(snap_compare, make_app, run)
+
+
 def test_services_filtered(snap_compare, make_app):
     async def run(app, pilot):
         await wait_until(lambda: isinstance(app.screen, ServicesScreen))

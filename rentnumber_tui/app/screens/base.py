@@ -102,10 +102,15 @@ class CatalogListScreen(AppScreen):
     #: "services" or "countries": the App attribute listed, and the word in messages.
     CATALOG = ""
     PLACEHOLDER = ""
+    #: Keys the screen binds that act in the list instead of typing into the filter.
+    LIST_KEYS: frozenset[str] = frozenset()
 
     def compose_body(self) -> ComposeResult:
         yield FilterList(
-            placeholder=self.PLACEHOLDER, empty=f"Loading {self.CATALOG}…", id=self.CATALOG
+            placeholder=self.PLACEHOLDER,
+            empty=f"Loading {self.CATALOG}…",
+            id=self.CATALOG,
+            list_keys=self.LIST_KEYS,
         )
 
     def on_mount(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +14,7 @@ from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, PriceList, Rows, Service
 from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.text import safe_text
 
 
@@ -54,6 +57,13 @@ class PricesScreen(RetryingScreen):
             tooltip="Sort by country; again to reverse",
         ),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by provider or country"),
+        Binding(
+            "f",
+            "favourite",
+            "Favourite",
+            id="favourite",
+            tooltip="Mark this provider's offer for the service and country a favourite",
+        ),
         Binding(
             "r,f5",
             "refresh",
@@ -171,6 +181,27 @@ class PricesScreen(RetryingScreen):
     @on(OfferTable.Chosen)
     def _chosen(self, event: OfferTable.Chosen) -> None:
         self.rent(event.offer)
+
+    def action_favourite(self) -> None:
+        offer = self.query_one(OfferTable).cursor_offer
+        if offer is None or self.query_one("#offer-filter", Input).has_focus:
+            return
+        service = self.service
+        self.app.toggle_favourite(
+            Pick(
+                "favourite",
+                service.id,
+                service.slug,
+                service.name,
+                datetime.now(UTC),
+                country_id=offer.country_id,
+                country_name=offer.country_name,
+                iso_code=offer.iso_code,
+                flag=self.app.flag_for(offer.country_id),
+                provider_id=offer.provider_id,
+                provider_name=offer.provider_name,
+            )
+        )
 
     def rent(self, offer: Offer) -> None:
         # Stock and prices may have changed once the dialog closes.

@@ -1,15 +1,23 @@
-"""The first screen: every service with its cheapest price; type to filter, Enter opens."""
+"""The first screen: the recent service/country pairs and the favourites, then every
+service with its cheapest price; type to filter, Enter opens (a recent pair straight to
+its price table), `f` in the list (Tab) marks a favourite."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual import on
+from textual.binding import Binding
 from textual.content import Content
 
 from rentnumber_tui.api.models import Service
+from rentnumber_tui.app import events
 from rentnumber_tui.app.format import fit_cells
 from rentnumber_tui.app.screens.base import CatalogListScreen
 from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
+from rentnumber_tui.core import events as core
 from rentnumber_tui.core.money import format_money
+from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.text import safe_text
 
 NAME_WIDTH = 28
@@ -29,17 +37,129 @@ def service_item(service: Service) -> FilterItem:
     return FilterItem(id=str(service.id), prompt=prompt, keys=keys)
 
 
+def pick_where(pick: Pick) -> str:
+    """ "🇳🇬 Nigeria · Alpha", or "every country" for a service on its own."""
+    if pick.country_id is None:
+        where = "every country" if pick.kind == "recent" else "choose a country"
+    else:
+        flag = safe_text(pick.flag, max_length=4)
+        where = f"{flag} {safe_text(pick.country_name, max_length=30)}".strip()
+    if pick.provider_name:
+        where += f" · {safe_text(pick.provider_name, max_length=30)}"
+    return where
+
+
+def pick_item(pick: Pick) -> FilterItem:
+    mark = "★ " if pick.kind == "favourite" else "↻ "
+    name = safe_text(pick.service_name, max_length=NAME_WIDTH - 2)
+    prompt = Content.assemble(
+        (mark, "$accent"), (fit_cells(name, NAME_WIDTH - 2), "bold"), "  ", pick_where(pick)
+    )
+    keys = tuple(
+        safe_text(text, max_length=200)
+        for text in (pick.service_name, pick.service_slug, pick.country_name, pick.iso_code)
+        if text
+    )
+    return FilterItem(id=f"{pick.kind}:{pick.key}", prompt=prompt, keys=keys)
+
+
+def heading(text: str) -> FilterItem:
+    """A group's title: shown while nothing is typed, never chosen."""
+    return FilterItem(
+        id=f"heading:{text}", prompt=Content.styled(text, "bold $accent"), keys=(), disabled=True
+    )
+
+
 class ServicesScreen(CatalogListScreen):
     TITLE_TEXT = "RentNumber › Services"
     CATALOG = "services"
-    PLACEHOLDER = "Type to filter services (e.g. whatsapp, tg)…"
+    PLACEHOLDER = "Type to filter (e.g. whatsapp, tg) · Tab: the list · f: favourite"
+    LIST_KEYS = frozenset({"f"})
+    BINDINGS = [
+        Binding(
+            "f",
+            "favourite",
+            "Favourite",
+            id="favourite",
+            tooltip="Mark the service (or recent pair) under the cursor a favourite, or unmark it",
+        ),
+    ]
+
+    _shown_picks: tuple[str, ...] | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # The picks are read at the engine's start: shown once it is ready, too.
+        self.follow_engine(core.PicksChanged, core.EngineReady)
+
+    def on_engine_picks_changed(self, message: events.PicksChanged) -> None:
+        self._show_again()
+
+    def on_engine_ready(self, message: events.Ready) -> None:
+        self._show_again()
+
+    def _show_again(self) -> None:
+        services = self.app.services
+        if services is not None:
+            self.show_entries(services)
 
     def show_entries(self, services: tuple[Service, ...]) -> None:
         self._by_id = {str(service.id): service for service in services}
-        self.query_one(FilterList).set_items([service_item(s) for s in services])
+        picks = self.app.engine.picks()
+        self._picks = {f"{p.kind}:{p.key}": p for p in picks}
+        recent = [pick_item(p) for p in picks if p.kind == "recent"]
+        favourites = [pick_item(p) for p in picks if p.kind == "favourite"]
+        items: list[FilterItem] = []
+        if recent:
+            items += [heading("Recent"), *recent]
+        if favourites:
+            items += [heading("Favourites"), *favourites]
+        if items:
+            items.append(heading("All services"))
+        items += [service_item(s) for s in services]
+        # Picks that changed while the person was elsewhere (or first shown) put the
+        # cursor on the first of them — the newest recent pair, one Enter from its price
+        # table; a change made here (`f`) leaves the cursor where it is.
+        signature = tuple(self._picks)
+        changed = signature != self._shown_picks and (not self.is_current or not self._shown_picks)
+        first = next((item.id for item in items if not item.disabled), None)
+        keep = first if changed else None
+        self._shown_picks = signature
+        self.query_one(FilterList).set_items(items, keep=keep)
 
     @on(FilterList.Chosen)
     def _open(self, event: FilterList.Chosen) -> None:
-        service = self._by_id.get(event.item_id)
-        if service is not None:
+        pick = self._picks.get(event.item_id)
+        if pick is None:
+            service = self._by_id.get(event.item_id)
+            if service is not None:
+                self.app.open_countries(service)
+            return
+        service = self._by_id.get(str(pick.service_id))
+        if service is None:
+            self.notify(
+                f"{safe_text(pick.service_name, max_length=40)} is no longer in the service list.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        country = next((c for c in self.app.countries or () if c.id == pick.country_id), None)
+        if pick.country_id is None and pick.kind == "recent":
+            self.app.open_prices(service, None)  # every country, as it was used
+        elif country is None:
             self.app.open_countries(service)
+        else:
+            self.app.open_prices(service, country)
+
+    def action_favourite(self) -> None:
+        item_id = self.query_one(FilterList).highlighted_id
+        if item_id is None or item_id.startswith("heading:"):
+            return
+        pick = self._picks.get(item_id)
+        if pick is None:
+            service = self._by_id.get(item_id)
+            if service is None:
+                return
+            now = datetime.now(UTC)
+            pick = Pick("favourite", service.id, service.slug, service.name, now)
+        self.app.toggle_favourite(pick)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -33,6 +33,25 @@ class FilterItem:
     disabled: bool = False
 
 
+class _Options(OptionList):
+    """The list part. Focused (Tab), a letter typed goes on into the filter — except the
+    screen's own keys (`keys`, e.g. `f` for a favourite) — so typing always filters."""
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        super().__init__(classes="filter-options")
+        self.keys = keys
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character and event.key not in self.keys:
+            event.stop()
+            event.prevent_default()
+            box = self.app.screen.query_one(".filter-input", Input)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            return
+        await super()._on_key(event)
+
+
 class FilterList(Vertical):
     BINDINGS = [
         Binding("down", "move(1)", "Down", show=False),
@@ -46,8 +65,16 @@ class FilterList(Vertical):
         list: FilterList
         item_id: str
 
-    def __init__(self, *, placeholder: str, empty: str, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        placeholder: str,
+        empty: str,
+        id: str | None = None,
+        list_keys: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(id=id, classes="filter-list")
+        self._list_keys = list_keys
         self._placeholder = placeholder
         self._empty = empty
         self._items: Sequence[FilterItem] = ()
@@ -55,7 +82,7 @@ class FilterList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self._placeholder, classes="filter-input")
-        yield OptionList(classes="filter-options")
+        yield _Options(self._list_keys)
         yield Static(classes="filter-summary")
 
     @property
@@ -122,8 +149,10 @@ class FilterList(Vertical):
             Option(item.prompt, id=item.id, disabled=item.disabled) for item in self._shown
         )
         index = next((i for i, item in enumerate(self._shown) if item.id == keep), None)
-        if self._shown:
-            options.highlighted = index if index is not None else 0
+        if index is None:  # the first that can be chosen (not a group's heading)
+            index = next((i for i, item in enumerate(self._shown) if not item.disabled), None)
+        if index is not None:
+            options.highlighted = index
         summary = self.query_one(".filter-summary", Static)
         if not self._items:
             summary.update(Content(self._empty))
@@ -134,4 +163,6 @@ class FilterList(Vertical):
                 Content(f"{len(matches)} matches; showing the first {MAX_SHOWN}. Type to narrow.")
             )
         else:
-            summary.update(Content(f"{len(matches)} of {len(self._items)}"))
+            countable = sum(1 for item in self._items if not item.disabled)
+            shown = sum(1 for item in matches if not item.disabled)
+            summary.update(Content(f"{shown} of {countable}"))
