@@ -59,6 +59,11 @@ class Settings:
     bell: bool = True
     #: Show toast notifications.
     notifications: bool = True
+    #: Copy a code to the clipboard the moment it arrives (OSC 52).
+    auto_copy: bool = False
+    #: Desktop notifications when a code arrives: "auto" (where the terminal is known to
+    #: show them), "osc9", "osc777" or "off".
+    desktop_notifications: str = "auto"
     #: Send the key over plain HTTP to a non-loopback host (shown as a warning).
     allow_insecure_http: bool = False
     #: After a rent's answer was lost, seconds to wait (a slow server may still perform
@@ -85,6 +90,13 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     raise _Bad("must be true or false")
+
+
+def _desktop(value: Any) -> str:
+    choices = ("auto", "osc9", "osc777", "off")
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise _Bad('must be "auto", "osc9", "osc777" or "off"')
 
 
 def _base_url(value: Any) -> str:
@@ -138,6 +150,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "clipboard": _bool,
     "bell": _bool,
     "notifications": _bool,
+    "auto_copy": _bool,
+    "desktop_notifications": _desktop,
     "allow_insecure_http": _bool,
     "rent_grace": _rent_grace,
 }

@@ -184,6 +184,8 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         bell=settings.bell,
         clipboard=settings.clipboard,
         notifications=settings.notifications,
+        auto_copy=settings.auto_copy,
+        desktop_notifications=settings.desktop_notifications,
         default_country=settings.default_country,
         theme=settings.theme,
         profile=options.profile,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gc
+import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from textual.theme import Theme
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, Service
-from rentnumber_tui.app import events
+from rentnumber_tui.app import events, terminal
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
@@ -124,6 +126,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.catalog_error: str | None = None
         self._theme_problem: str | None = None
         self._relay: events.EngineRelay | None = None
+        self.sent_to_terminal = []
         if self.options.theme:
             if self.options.theme in self.available_themes:
                 self.theme = self.options.theme
@@ -173,6 +176,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     def on_unmount(self) -> None:
         if self._relay is not None:
             self._relay.close()
+        if self._title is not None:
+            self.to_terminal(terminal.POP_TITLE)
         self.engine.stop()
 
     #: The crash report written, if the app crashed (the launcher says where it is).
@@ -210,12 +215,14 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         for warning in self.options.late_warnings:
             self.notify(warning, title="API key", severity="warning", timeout=15, markup=False)
         self.load_catalog()
+        self._show_title()
         if self.engine.status().has_key:
             self.refresh_balance(quiet=True)
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
         if message.new_code and message.rental.code:
             self._announce_code(message.rental)
+        self._show_title()
 
     def on_engine_health_changed(self, message: events.HealthChanged) -> None:
         if message.state == "online" and self._was_offline:
@@ -256,17 +263,65 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             self.refresh_balance(quiet=True)
 
     def _announce_code(self, rental: TrackedRental) -> None:
+        code = safe_text(rental.code or "", max_length=20)
+        copied = self.options.auto_copy and self.options.clipboard and bool(code)
+        if copied:
+            self.copy_to_clipboard(code)  # the moment it arrives, no key needed
         if self.options.bell:
             self.bell()
+        service = safe_text(rental.labels.service or "your rental", max_length=30)
+        phone = safe_text(rental.phone, max_length=24)
+        kind = terminal.desktop_kind(self.options.desktop_notifications, os.environ)
+        if kind is not None:
+            self.to_terminal(terminal.notification(kind, "Code received", f"{code} · {service}"))
         if self.options.notifications:
-            service = safe_text(rental.labels.service or "your rental", max_length=30)
+            then = "Copied to the clipboard." if copied else "F2 shows it; c copies it there."
             self.notify(
-                f"{safe_text(rental.code, max_length=20)}  ·  {service}  ·  "
-                f"{safe_text(rental.phone, max_length=24)}\nF2 shows it; c copies it there.",
+                f"{code}  ·  {service}  ·  {phone}\n{then}",
                 title="Code received",
                 timeout=15,
                 markup=False,
             )
+
+    #: Every sequence the app wrote to the terminal itself (title, notifications), for
+    #: tests that check nothing else reached it.
+    sent_to_terminal: list[str]
+    _title: str | None = None
+
+    def to_terminal(self, sequence: str) -> None:
+        """Write one of `app.terminal`'s sequences (never server text) to the terminal."""
+        if self._driver is None:
+            return
+        self.sent_to_terminal.append(sequence)
+        del self.sent_to_terminal[:-50]
+        self._driver.write(sequence)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Textual's OSC 52 copy, remembered among the app's own sequences."""
+        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        self.sent_to_terminal.append(f"\x1b]52;c;{encoded}\a")
+        del self.sent_to_terminal[:-50]
+        super().copy_to_clipboard(text)
+
+    def _show_title(self) -> None:
+        """The window title says how many rentals wait and the last code, so a code is
+        seen from another window or tab; written only when it changes."""
+        rentals = self.engine.rentals()
+        waiting = sum(1 for r in rentals if r.followed and not r.code)
+        coded = [r for r in rentals if r.code and r.code_seen_at is not None]
+        parts = ["RentNumber"]
+        if waiting:
+            parts.append(f"{waiting} waiting")
+        if coded:
+            newest = max(coded, key=lambda r: r.code_seen_at or datetime.min.replace(tzinfo=UTC))
+            parts.append(f"code {newest.code}")
+        text = " · ".join(parts)
+        if text == self._title:
+            return
+        if self._title is None:
+            self.to_terminal(terminal.PUSH_TITLE)  # the old title returns at the end
+        self._title = text
+        self.to_terminal(terminal.title(text))
 
     # -- data the screens share ----------------------------------------------------------
 

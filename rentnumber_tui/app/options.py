@@ -68,6 +68,10 @@ class AppOptions:
     bell: bool = True
     clipboard: bool = True
     notifications: bool = True
+    #: Copy a code the moment it arrives.
+    auto_copy: bool = False
+    #: "auto", "osc9", "osc777" or "off" (see `app.terminal`).
+    desktop_notifications: str = "auto"
     default_country: str | None = None
     theme: str | None = None
     #: The account profile (`--profile`); shown on the login screen.

@@ -68,7 +68,7 @@ def assert_clean(record: Capture) -> None:
     """Nothing but Textual's own escape sequences reached the terminal."""
     assert record.foreign_output() == []
     for fragment in DANGEROUS_FRAGMENTS:
-        assert fragment not in record.raw, f"{fragment!r} reached the terminal"
+        assert fragment not in record.not_ours, f"{fragment!r} reached the terminal"
 
 
 def assert_layout(record: Capture, width: int) -> None:

@@ -9,6 +9,7 @@ that no escape sequence from the server got through)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.app import App
@@ -28,6 +29,8 @@ class Capture:
     height: int
     chunks: list[str] = field(default_factory=list)
     terminal: Terminal = field(init=False)
+    #: What the app wrote to the terminal itself (`App.sent_to_terminal`): not foreign.
+    app_sequences: Callable[[], list[str]] = field(default=list, repr=False)
 
     def __post_init__(self) -> None:
         self.terminal = Terminal(self.width, self.height)
@@ -40,6 +43,15 @@ class Capture:
     def raw(self) -> str:
         return "".join(self.chunks)
 
+    @property
+    def not_ours(self) -> str:
+        """The output without the sequences the app itself wrote (its window title and
+        desktop notifications, `App.sent_to_terminal`): what server text could reach."""
+        raw = self.raw
+        for ours in self.app_sequences():
+            raw = raw.replace(ours, "")
+        return raw
+
     def screen(self) -> str:
         return self.terminal.text()
 
@@ -47,7 +59,7 @@ class Capture:
         """Everything written that Textual does not write itself: escape sequences other
         than CSI and its own OSC 22, and any control or bidi character but newline.
         Empty when no server text reached the terminal unneutralised."""
-        raw = _TEXTUAL_OSC.sub("", self.raw)
+        raw = _TEXTUAL_OSC.sub("", self.not_ours)
         found = [s for s in SEQUENCE.findall(raw) if not s.startswith("\x1b[")]
         text = SEQUENCE.sub("", raw)
         found += _CONTROL.findall(text)
@@ -58,6 +70,7 @@ class Capture:
 def capture(app: App, size: tuple[int, int]) -> Capture:
     """Record `app`'s terminal output; run it with `run_test(headless=False, size=size)`."""
     record = Capture(*size)
+    record.app_sequences = lambda: list(getattr(app, "sent_to_terminal", ()))
 
     class CapturingDriver(HeadlessDriver):
         @property

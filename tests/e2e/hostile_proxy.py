@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -40,15 +40,22 @@ class Seen(NamedTuple):
 @dataclass
 class Rule:
     """Answers to `method` `path` (a regular expression over the path below the API
-    root) are rewritten by `edit`, the next `times` times (None: every time)."""
+    root) are rewritten by `edit`, the next `times` times (None: every time) — only
+    for requests that arrive once the rule is in place (one already on its way is
+    answered as it would have been: its asker may no longer be listening)."""
 
     method: str
     path: str
     edit: Edit
     times: int | None = None
+    since: float = field(default_factory=time.monotonic)
 
-    def matches(self, method: str, path: str) -> bool:
-        return method == self.method and re.fullmatch(self.path, path) is not None
+    def matches(self, method: str, path: str, arrived: float) -> bool:
+        return (
+            arrived >= self.since
+            and method == self.method
+            and re.fullmatch(self.path, path) is not None
+        )
 
 
 def fields(*changes: Change) -> Edit:
@@ -113,17 +120,17 @@ class HostileProxy(DelayingProxy):
         arrived = time.monotonic()
         path = urlsplit(target).path.removeprefix(self._api_path) or "/"
         result = await super()._answer(upstream, method, target, headers, body)
-        edit = self._take(method, path)
+        edit = self._take(method, path, arrived)
         if edit is not None:
             result = edit(result)
         with self._rules_lock:
             self._seen.append(Seen(arrived, method, path, result.status, edit is not None))
         return result
 
-    def _take(self, method: str, path: str) -> Edit | None:
+    def _take(self, method: str, path: str, arrived: float) -> Edit | None:
         with self._rules_lock:
             for rule in self._rules:
-                if rule.matches(method, path) and rule.times != 0:
+                if rule.matches(method, path, arrived) and rule.times != 0:
                     if rule.times is not None:
                         rule.times -= 1
                     return rule.edit

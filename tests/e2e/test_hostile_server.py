@@ -44,7 +44,10 @@ async def says(h: Harness, fragment: str, what: str) -> None:
     try:
         await wait_until(lambda: fragment in told(h), what=f"{what}: “{fragment}”")
     except AssertionError as error:
-        raise AssertionError(f"{error}\n--- the person was told:\n{told(h)[-3000:]}") from None
+        notes = "\n".join(h.notes[-10:])
+        raise AssertionError(
+            f"{error}\n--- notifications:\n{notes}\n--- the person was told:\n{told(h)[-2000:]}"
+        ) from None
 
 
 def within_budget(proxy: HostileProxy) -> None:
@@ -167,13 +170,16 @@ async def test_an_undocumented_status_without_dates_is_shown_and_given_up(harnes
         detail = str(app.screen.query_one("#detail-status").content)
         assert "on_hold" in detail and "Waiting for the SMS" not in detail, detail
 
-        # Polled at the slowest rate, not the budget: count on the server's side.
+        # Polled at the slowest rate, not the budget (20 a second here): count on the
+        # server's side. A poll a person asks for (F2 opening, r) may come sooner; the
+        # rate over several is the slow one.
         path = f"/rental/{rental.rental_id}"
         start = len(proxy.seen("GET", path))
-        await wait_until(lambda: len(proxy.seen("GET", path)) >= start + 3, what="polls")
+        await wait_until(lambda: len(proxy.seen("GET", path)) >= start + 6, what="polls")
         polls = proxy.seen("GET", path)[start:]
-        gaps = [b.at - a.at for a, b in itertools.pairwise(polls)]
-        assert min(gaps) >= FAST_POLLING.slow_interval * 0.9, gaps
+        gaps = sorted(b.at - a.at for a, b in itertools.pairwise(polls))
+        assert gaps[len(gaps) // 2] >= FAST_POLLING.slow_interval * 0.9, gaps
+        assert gaps[len(gaps) // 2] > 2 * FAST_POLLING.min_interval, gaps
 
         # Past its expiry and the grace period: asked once more, then no longer.
         h.clock.advance(30 * 60)
@@ -205,7 +211,7 @@ async def test_retry_after_for_ever_is_capped_and_said(harness, loopback, proxy,
         await wait_until(
             lambda: any(s.status == 429 for s in proxy.seen("GET", "/balance")), what="the 429"
         )
-        await says(h, "throttled", f"the top bar ({engine.status().throttled_for:.1f} s paused)")
+        await says(h, "throttled", "the top bar")
         # A person's refresh during the pause is answered at once, with the wait left.
         await h.pilot.press("f4")
         await says(h, "requests resume in", "the answer to F4")

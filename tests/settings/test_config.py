@@ -24,6 +24,8 @@ default_country = "ng"
 clipboard = false
 bell = false
 notifications = false
+auto_copy = true
+desktop_notifications = "OSC777"
 allow_insecure_http = true
 """
 
@@ -60,6 +62,8 @@ def test_every_key(cfg: Path):
         clipboard=False,
         bell=False,
         notifications=False,
+        auto_copy=True,
+        desktop_notifications="osc777",
         allow_insecure_http=True,
     )
     assert isinstance(settings.poll_interval, float)
@@ -93,6 +97,8 @@ def test_unknown_key_is_named_with_the_file_and_ignored(cfg: Path):
         ("theme = 3", "'theme' must be a theme name"),
         ("theme = [1, 2]", "'theme' must be a theme name such as \"textual-dark\", not a list"),
         ("notifications = {}", "'notifications' must be true or false, not a table"),
+        ('auto_copy = "on"', "'auto_copy' must be true or false, not \"on\""),
+        ('desktop_notifications = "yes"', "must be \"auto\", \"osc9\", \"osc777\" or \"off\""),
     ],
 )
 def test_wrong_types_are_clear_messages_and_defaults(cfg: Path, line: str, expected: str):

@@ -65,6 +65,7 @@ class TopBar(AppNode, Horizontal):
 
     def on_engine_health_changed(self, message: events.HealthChanged) -> None:
         self._show_status(self.app.engine.status())
+        self._show_budget()  # a 429's pause shows at once, not at the next tick
 
     def on_engine_key_changed(self, message: events.KeyChanged) -> None:
         self._show_status(self.app.engine.status())
