@@ -98,7 +98,7 @@ def test_unknown_key_is_named_with_the_file_and_ignored(cfg: Path):
         ("theme = [1, 2]", "'theme' must be a theme name such as \"textual-dark\", not a list"),
         ("notifications = {}", "'notifications' must be true or false, not a table"),
         ('auto_copy = "on"', "'auto_copy' must be true or false, not \"on\""),
-        ('desktop_notifications = "yes"', "must be \"auto\", \"osc9\", \"osc777\" or \"off\""),
+        ('desktop_notifications = "yes"', 'must be "auto", "osc9", "osc777" or "off"'),
     ],
 )
 def test_wrong_types_are_clear_messages_and_defaults(cfg: Path, line: str, expected: str):
