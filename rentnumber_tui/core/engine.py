@@ -47,6 +47,7 @@ from rentnumber_tui.api.models import (
 )
 from rentnumber_tui.api.scheduler import Priority
 from rentnumber_tui.core import catalog, reconcile
+from rentnumber_tui.core.delivery import Delivery, delivery_stats
 from rentnumber_tui.core.events import (
     AuthLost,
     BalanceChanged,
@@ -527,6 +528,18 @@ class Engine:
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
         return await self._call(self._client.prices(slug, country_id))
+
+    async def delivery(self, service_slug: str) -> dict[tuple[int, int], Delivery]:
+        """Per (country id, provider id): how this machine's rentals of the service
+        were delivered (`core.delivery`). Empty when the store cannot be read."""
+        return await self._call(self._delivery(service_slug))
+
+    async def _delivery(self, service_slug: str) -> dict[tuple[int, int], Delivery]:
+        try:
+            return delivery_stats(await self._db(self.store.delivery_rows, service_slug))
+        except StoreError as error:
+            self._store_failed(error)
+            return {}
 
     # -- recent choices and favourites ---------------------------------------------------
 

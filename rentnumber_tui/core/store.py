@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rentnumber_tui.api.models import RentalStatus
+from rentnumber_tui.core.delivery import DeliveryRow
 from rentnumber_tui.core.picks import MAX_RECENT, Pick
 from rentnumber_tui.core.rentals import ORIGINS, OfferRef, Origin, RentalLabels, TrackedRental
 from rentnumber_tui.user_error import UserFacingError
@@ -121,6 +122,7 @@ CREATE TABLE IF NOT EXISTS picks (
     flag TEXT NOT NULL DEFAULT '', provider_name TEXT NOT NULL DEFAULT '', at TEXT NOT NULL,
     PRIMARY KEY (account, kind, service_id, country_id, provider_id)
 );
+CREATE INDEX IF NOT EXISTS rentals_by_service ON rentals (account, service_slug);
 """
 
 #: Forward migrations: MIGRATIONS[n] turns a version-n file into version n + 1.
@@ -738,6 +740,18 @@ class Store:
 
         result: Leases = self._transaction(write, coord=True)
         return result
+
+    def delivery_rows(self, service_slug: str) -> list[DeliveryRow]:
+        """What `core.delivery` needs of every rental of one service rented here."""
+        rows = self._read(
+            "SELECT country_id, provider_id, code IS NOT NULL, status, created_at,"
+            " code_seen_at FROM rentals WHERE account = ? AND service_slug = ?"
+            " AND country_id IS NOT NULL AND provider_id IS NOT NULL",
+            (self.account, service_slug),
+        )
+        return [
+            (c, p, bool(code), status, _dt(at), _dt(seen)) for c, p, code, status, at, seen in rows
+        ]
 
     # -- recent and favourites ------------------------------------------------------------
 

@@ -3,11 +3,13 @@ under the cursor, collect the notifications."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from textual import events
 from textual.widgets import Input
 
+from rentnumber_tui.api.models import RentalStatus
 from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.login import LoginScreen
@@ -16,6 +18,8 @@ from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
+from rentnumber_tui.core.store import Store
 from tests.core.waiting import wait_until
 
 #: The demo account's balance in a fresh sandbox.
@@ -98,3 +102,38 @@ async def paste_key(app, pilot, key: str) -> None:
     box.post_message(events.Paste(key))
     await wait_until(lambda: box.value == key, what="the pasted key")
     await pilot.press("enter")
+
+
+def seed_history(store: Store, sandbox, clock) -> dict[str, object]:
+    """Past rentals of WhatsApp in Nigeria: the cheapest provider delivered 1 of 4, the
+    second 4 of 4 (in 40-70 s); the others have no record."""
+    offers = sorted(
+        (o for o in sandbox.catalog.offers if o.service_id == 1 and o.country_id == 1),
+        key=lambda o: o.final_price,
+    )
+    cheap, reliable = offers[0], offers[1]
+    start = clock.now() - timedelta(days=1)
+    outcomes = [(cheap, 30), (cheap, None), (cheap, None), (cheap, None)]
+    outcomes += [(reliable, s) for s in (40, 50, 60, 70)]
+    for n, (offer, seconds) in enumerate(outcomes):
+        provider = sandbox.catalog.provider(offer.provider_id)
+        store.save_rental(
+            TrackedRental(
+                rental_id=900 + n,
+                phone=f"+23480000009{n:02d}",
+                status=RentalStatus.COMPLETED if seconds else RentalStatus.EXPIRED,
+                cost=Decimal("400.00"),
+                labels=RentalLabels(
+                    service="WhatsApp",
+                    service_slug="whatsapp",
+                    country="Nigeria",
+                    iso_code="NG",
+                    provider=provider.name,
+                ),
+                code="123456" if seconds else None,
+                created_at=start,
+                code_seen_at=start + timedelta(seconds=seconds) if seconds else None,
+                offer=OfferRef(offer.id, offer.country_id, offer.provider_id),
+            )
+        )
+    return {"cheap": cheap, "reliable": reliable}

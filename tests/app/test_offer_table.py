@@ -140,6 +140,7 @@ async def test_shows_columns_and_formats_cells() -> None:
         await pilot.pause()
         table = app.query_one(OfferTable)
         header, first, second = lines(table)[:3]
+        # No delivery record here: no Delivered / Median columns.
         assert header.split() == ["Price", "▲", "Stock", "Provider", "Country"]
         assert "₦450.50" in first and "sold out" in first and "🇬🇭 Ghana (GH)" in first
         assert "₦5,000.00" in second and "120" in second and "🇳🇬 Nigeria (NG)" in second

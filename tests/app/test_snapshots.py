@@ -16,7 +16,14 @@ from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
-from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer, still_cursors
+from rentnumber_tui.core.store import Store
+from tests.app.helpers import (
+    open_confirmation,
+    open_prices,
+    rent_cursor_offer,
+    seed_history,
+    still_cursors,
+)
 from tests.core.waiting import wait_until
 
 SIZE = (80, 24)
@@ -160,3 +167,25 @@ def test_rentals_empty(snap_compare, make_app):
         await wait_until(lambda: isinstance(app.screen, RentalsScreen))
 
     assert snapshot(snap_compare, make_app, run)
+
+
+def test_price_table_with_delivery_statistics(snap_compare, make_app, sandbox, clock, tmp_path):
+    """Delivered and Median from this machine's records, best value first."""
+    path = tmp_path / "stats.sqlite3"
+    store = Store(path, "test")
+    seed_history(store, sandbox, clock)
+    store.close()
+
+    async def run(app, pilot):
+        table = await open_prices(app, pilot, "whats", "ng")
+        await wait_until(lambda: table.sort_column == "value")
+        await wait_until(lambda: app.engine.status().balance)
+
+    app = make_app(frozen_budget=True, store_path=path)
+
+    async def before(pilot) -> None:
+        await run(app, pilot)
+        still_cursors(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)

@@ -56,6 +56,13 @@ class PricesScreen(RetryingScreen):
             id="sort-country",
             tooltip="Sort by country; again to reverse",
         ),
+        Binding(
+            "d",
+            "sort('delivered')",
+            "Delivery",
+            id="sort-delivered",
+            tooltip="Sort by how often the provider delivered here (best first); again to reverse",
+        ),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by provider or country"),
         Binding(
             "f",
@@ -112,9 +119,15 @@ class PricesScreen(RetryingScreen):
         finally:
             table.loading = False
         self.loaded_ok()
+        first_load = self.price_list is None
         self.price_list = price_list
         flags = {c.id: c.flag for c in self.app.countries or ()}
-        building = table.set_offers(price_list.offers, flags=flags)
+        delivery = await self.app.engine.delivery(self.service.slug)
+        if first_load and delivery:
+            # With a record of who delivers, the best value comes first (price per
+            # delivered SMS); p/s/v/c/d sort as ever.
+            table.sort_by("value", reverse=False)
+        building = table.set_offers(price_list.offers, flags=flags, delivery=delivery)
         if building is not None:  # a huge list is indexed on a thread; the old rows stay
             await building.wait()
         self._show_count()
@@ -127,12 +140,14 @@ class PricesScreen(RetryingScreen):
         text = f"{len(offers)} offers, {rentable} in stock"
         if shown != len(offers):
             text += f" · {shown} match the filter"
+        if table.sort_column == "value":
+            text += " · best value first (price per delivered SMS)"
         note = offers.note if isinstance(offers, Rows) else None
         if note:
             text += f" · {safe_text(note, max_length=200)}"
         self.query_one("#prices-status", Static).update(
             Content.assemble(
-                text, ("  ·  Enter rents · p/s/v/c sort · / filter · r refresh", "$text-muted")
+                text, ("  ·  Enter rents · p/s/v/c/d sort · / filter · r refresh", "$text-muted")
             )
         )
 

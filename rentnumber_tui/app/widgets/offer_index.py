@@ -12,6 +12,7 @@ made lazily, only for rows that are actually drawn.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,18 +21,22 @@ from typing import Any, overload
 from rich.cells import cell_len
 
 from rentnumber_tui.api.models import Offer
+from rentnumber_tui.core.delivery import Delivery, value_key
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
 
 __all__ = [
     "SORT_COLUMNS",
+    "SORT_KEYS",
     "OfferIndex",
     "OfferView",
     "flag_for",
 ]
 
 #: The columns, in display order; each one is also a sort key.
-SORT_COLUMNS: tuple[str, ...] = ("price", "stock", "provider", "country")
+SORT_COLUMNS: tuple[str, ...] = ("price", "stock", "provider", "country", "delivered", "median")
+#: Orders that are not a column: "value", the price per delivered SMS (core.delivery).
+SORT_KEYS: tuple[str, ...] = (*SORT_COLUMNS, "value")
 
 SOLD_OUT = "sold out"
 
@@ -105,6 +110,8 @@ class Cells:
     provider: str
     country: str
     available: bool
+    delivered: str = "—"
+    median: str = "—"
 
 
 class OfferIndex:
@@ -117,6 +124,7 @@ class OfferIndex:
         flags: Mapping[int, str] | None = None,
         currency: str = "NGN",
         pause: Callable[[], object] | None = None,
+        delivery: Mapping[tuple[int, int], Delivery] | None = None,
     ) -> None:
         """
         Args:
@@ -126,6 +134,8 @@ class OfferIndex:
             pause: Called between the phases of the build. A worker thread passes
                 `lambda: time.sleep(0)` to hand the GIL to the event loop between
                 phases, so no phase runs into the next without the loop getting a turn.
+            delivery: Per (country id, provider id), how this machine's rentals of the
+                service were delivered: the Delivered and Median columns, the value order.
         """
         pause = pause or _no_pause
         self.offers: tuple[Offer, ...] = tuple(offers)
@@ -181,11 +191,24 @@ class OfferIndex:
         pause()
         folded_provider = {text: text.casefold() for text in set(provider_text.values())}
         provider_keys = list(map(folded_provider.__getitem__, self._provider_of))
+        # Delivery: best first when ascending; providers without a record after them.
+        self.delivery = delivery = dict(delivery or {})
+        stats = [delivery.get((o.country_id, o.provider_id)) for o in offers]
+        self._stats = stats
+        known = sorted(value_key(float(p), d, 0.0) for p, d in zip(prices, stats, strict=True) if d)
+        finite = [v for v in known if v != float("inf")]
+        unknown = statistics.median(finite) if finite else 0.0
         self._keys: dict[str, list[Any]] = {
             "price": prices,
             "stock": stocks,
             "provider": provider_keys,
             "country": country_keys,
+            "delivered": [(-d.share, -d.rentals) if d else (1.0, 0) for d in stats],
+            "median": [
+                d.median_seconds if d and d.median_seconds is not None else float("inf")
+                for d in stats
+            ],
+            "value": [value_key(float(p), d, unknown) for p, d in zip(prices, stats, strict=True)],
         }
         # What the filter searches: provider name, country name, ISO code (case-folded).
         pause()
@@ -220,7 +243,7 @@ class OfferIndex:
         """Offer indices sorted by `column`. Ties keep the natural order (cheapest
         first, then most stock, then id), whichever the direction. Cached."""
         if column not in self._keys:
-            raise ValueError(f"unknown column {column!r}; expected one of {SORT_COLUMNS}")
+            raise ValueError(f"unknown column {column!r}; expected one of {SORT_KEYS}")
         cache_key = (column, reverse)
         order = self._orders.get(cache_key)
         if order is None:
@@ -250,12 +273,15 @@ class OfferIndex:
         if cells is None:
             offer = self.offers[index]
             stock = offer.stock
+            stat = self._stats[index]
             cells = Cells(
                 price=format_money(offer.price, self.currency),
                 stock=str(stock) if stock > 0 else SOLD_OUT,
                 provider=self._provider_of[index],
                 country=self._country_of[index],
                 available=offer.available,
+                delivered=stat.text if stat else "—",
+                median=stat.median_text if stat else "—",
             )
             self._cells[index] = cells
         return cells
@@ -265,6 +291,9 @@ class OfferIndex:
         measuring, plus O(n) min/max in C over prices and stocks."""
         if not self.offers:
             return dict.fromkeys(SORT_COLUMNS, 0)
+        stats = [d for d in self.delivery.values()]
+        delivered_width = max((len(d.text) for d in stats), default=1)
+        median_width = max((len(d.median_text) for d in stats), default=1)
         prices, stocks = self._prices, self._stocks
         price_width = max(
             len(format_money(max(prices), self.currency)),
@@ -279,4 +308,6 @@ class OfferIndex:
             "stock": min(stock_width, MAX_STOCK_WIDTH),
             "provider": min(provider_width, MAX_PROVIDER_WIDTH),
             "country": min(country_width, MAX_COUNTRY_WIDTH),
+            "delivered": delivered_width,
+            "median": median_width,
         }

@@ -41,8 +41,15 @@ from textual.strip import Strip
 from textual.worker import Worker, get_current_worker
 
 from rentnumber_tui.api.models import Offer
-from rentnumber_tui.app.widgets.offer_index import SORT_COLUMNS, Cells, OfferIndex, OfferView
+from rentnumber_tui.app.widgets.offer_index import (
+    SORT_COLUMNS,
+    SORT_KEYS,
+    Cells,
+    OfferIndex,
+    OfferView,
+)
 from rentnumber_tui.app.workers import ReportsWorkerFailures
+from rentnumber_tui.core.delivery import Delivery
 from rentnumber_tui.core.text import safe_text
 
 __all__ = ["SORT_COLUMNS", "OfferTable"]
@@ -52,8 +59,10 @@ COLUMN_TITLES: dict[str, str] = {
     "stock": "Stock",
     "provider": "Provider",
     "country": "Country",
+    "delivered": "Delivered",
+    "median": "Median",
 }
-_RIGHT_ALIGNED = frozenset({"price", "stock"})
+_RIGHT_ALIGNED = frozenset({"price", "stock", "delivered", "median"})
 # Columns that give up width (in this order) when the table is wider than the widget.
 _SHRINKABLE = ("country", "provider")
 _MIN_WIDTH = {"provider": 10, "country": 12}
@@ -82,18 +91,20 @@ def _fit(text: str, width: int, right: bool) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """Column widths for one widget width; `starts[i]` is column i's first cell."""
+    """Column widths for one widget width; `starts[i]` is column i's first cell. The
+    delivery columns are there only when some offer has a delivery record."""
 
+    columns: tuple[str, ...]
     widths: tuple[int, ...]
     starts: tuple[int, ...]
     total: int
 
     @classmethod
-    def make(cls, natural: Mapping[str, int], available: int) -> _Layout:
+    def make(cls, natural: Mapping[str, int], available: int, columns: tuple[str, ...]) -> _Layout:
         widths = {
-            column: max(natural[column], len(COLUMN_TITLES[column]) + 2) for column in SORT_COLUMNS
+            column: max(natural[column], len(COLUMN_TITLES[column]) + 2) for column in columns
         }
-        fixed = _PAD_LEFT + _PAD_RIGHT + _GAP * (len(SORT_COLUMNS) - 1)
+        fixed = _PAD_LEFT + _PAD_RIGHT + _GAP * (len(columns) - 1)
         excess = fixed + sum(widths.values()) - available
         for column in _SHRINKABLE:
             if excess <= 0:
@@ -104,34 +115,27 @@ class _Layout:
             excess -= give
         starts = []
         x = _PAD_LEFT
-        for column in SORT_COLUMNS:
+        for column in columns:
             starts.append(x)
             x += widths[column] + _GAP
         total = x - _GAP + _PAD_RIGHT
-        return cls(tuple(widths[c] for c in SORT_COLUMNS), tuple(starts), total)
+        return cls(columns, tuple(widths[c] for c in columns), tuple(starts), total)
 
     def row_text(self, cells: Cells) -> str:
-        price, stock, provider, country = self.widths
-        return "".join(
-            (
-                " " * _PAD_LEFT,
-                _fit(cells.price, price, True),
-                " " * _GAP,
-                _fit(cells.stock, stock, True),
-                " " * _GAP,
-                _fit(cells.provider, provider, False),
-                " " * _GAP,
-                _fit(cells.country, country, False),
-                " " * _PAD_RIGHT,
-            )
-        )
+        parts = [" " * _PAD_LEFT]
+        for i, (column, width) in enumerate(zip(self.columns, self.widths, strict=True)):
+            if i:
+                parts.append(" " * _GAP)
+            parts.append(_fit(getattr(cells, column), width, column in _RIGHT_ALIGNED))
+        parts.append(" " * _PAD_RIGHT)
+        return "".join(parts)
 
     def column_at(self, x: int) -> str | None:
         """The column under virtual x (a gap belongs to the column on its left)."""
         if x < 0 or x >= self.total:
             return None
-        found = SORT_COLUMNS[0]
-        for column, start in zip(SORT_COLUMNS, self.starts, strict=True):
+        found = self.columns[0]
+        for column, start in zip(self.columns, self.starts, strict=True):
             if x >= start:
                 found = column
         return found
@@ -302,6 +306,7 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._currency = currency
         self._flags: Mapping[int, str] | None = flags
+        self._delivery: Mapping[tuple[int, int], Delivery] | None = None
         self._index = OfferIndex((), currency=currency)
         self._sort_column = "price"
         self._sort_reverse = False
@@ -379,7 +384,11 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         return self._loading_generation > 0
 
     def set_offers(
-        self, offers: Sequence[Offer], *, flags: Mapping[int, str] | None = None
+        self,
+        offers: Sequence[Offer],
+        *,
+        flags: Mapping[int, str] | None = None,
+        delivery: Mapping[tuple[int, int], Delivery] | None = None,
     ) -> Worker[None] | None:
         """Replace the offers, keeping the sort, the filter and (by id) the cursor.
 
@@ -390,6 +399,8 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         """
         if flags is not None:
             self._flags = flags
+        if delivery is not None:
+            self._delivery = delivery
         if len(offers) >= self.ASYNC_THRESHOLD and self.is_attached:
             self._loading_generation += 1
             return self._build_index(
@@ -399,7 +410,8 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
                 self._loading_generation,
             )
         self._loading_generation = 0
-        self._replace_index(OfferIndex(offers, self._flags, self._currency))
+        index = OfferIndex(offers, self._flags, self._currency, delivery=self._delivery)
+        self._replace_index(index)
         return None
 
     def sort_by(self, column: str, *, reverse: bool | None = None) -> None:
@@ -407,8 +419,8 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         None: the same column toggles its direction, another column sorts ascending.
         Numbers sort numerically, text case-insensitively; ties keep the natural order
         (cheapest, then most stock, then id). The cursor goes to the first row."""
-        if column not in SORT_COLUMNS:
-            raise ValueError(f"unknown column {column!r}; expected one of {SORT_COLUMNS}")
+        if column not in SORT_KEYS:
+            raise ValueError(f"unknown column {column!r}; expected one of {SORT_KEYS}")
         if reverse is None:
             reverse = not self._sort_reverse if column == self._sort_column else False
         self._sort_column = column
@@ -493,7 +505,9 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         generation: int,
     ) -> None:
         try:
-            index = OfferIndex(offers, flags, self._currency, pause=_yield_gil)
+            index = OfferIndex(
+                offers, flags, self._currency, pause=_yield_gil, delivery=self._delivery
+            )
             index.order(*sort)  # warm the order the table is about to use, off the loop
         except BaseException:
             self.app.call_from_thread(self._finish_build, None, generation)
@@ -574,7 +588,8 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         layout = self._layout
         if layout is None or self._layout_width != width:
-            layout = _Layout.make(self._index.widths, width)
+            columns = SORT_COLUMNS if self._index.delivery else SORT_COLUMNS[:4]
+            layout = _Layout.make(self._index.widths, width, columns)
             self._layout = layout
             self._layout_width = width
         return layout
@@ -719,7 +734,7 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         if strip is None:
             segments = [Segment(" " * _PAD_LEFT, header)]
             for i, (column, column_width) in enumerate(
-                zip(SORT_COLUMNS, layout.widths, strict=True)
+                zip(layout.columns, layout.widths, strict=True)
             ):
                 if i:
                     segments.append(Segment(" " * _GAP, header))
