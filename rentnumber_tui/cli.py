@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO, TypeVar
 
@@ -43,6 +41,7 @@ from rentnumber_tui.core.engine import (
     RentNotSent,
     RentStillUnknown,
 )
+from rentnumber_tui.core.export import history_csv, history_row, json_value, rental_json, utc_text
 from rentnumber_tui.core.fuzzy import rank
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
@@ -129,16 +128,8 @@ def _say(err: TextIO, message: str) -> None:
 
 
 def _print_json(out: TextIO, data: dict[str, Any]) -> None:
-    out.write(json.dumps(data, default=_json_value, ensure_ascii=False) + "\n")
+    out.write(json.dumps(data, default=json_value, ensure_ascii=False) + "\n")
     out.flush()
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 # -- the commands --------------------------------------------------------------------------
@@ -503,7 +494,7 @@ class Commands:
                 ("SMS", safe_text(rental.sms or "—", keep_newlines=False)),
                 ("Cost", format_money(rental.cost)),
                 ("Service", _labels(rental)),
-                ("Expires", _time(rental.expires_at)),
+                ("Expires", utc_text(rental.expires_at)),
             ]
         )
         return Result(data, lines, quiet=safe_text(quiet) if quiet else None)
@@ -540,26 +531,9 @@ class Commands:
             "COST",
             "CODE",
         )
-        rows = [
-            (
-                _time(r.created_at),
-                str(r.rental_id),
-                safe_text(r.labels.service),
-                safe_text(r.labels.country),
-                safe_text(r.labels.provider),
-                safe_text(r.phone),
-                str(r.status),
-                f"{r.cost:.2f}",
-                safe_text(r.code or ""),
-            )
-            for r in rentals
-        ]
+        rows = [history_row(r) for r in rentals]
         if self.options.csv and not self.options.json:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow([h.lower().replace(" (utc)", "").replace(" ", "_") for h in header])
-            writer.writerows(rows)
-            return Result(data, buffer.getvalue().splitlines())
+            return Result(data, history_csv(rentals).splitlines())
         return Result(data, _table(header, rows, right={1, 7}) or ["No rentals."])
 
 
@@ -591,27 +565,6 @@ def offer_json(offer: Offer) -> dict[str, Any]:
         "country_id": offer.country_id,
         "iso_code": offer.iso_code,
         "available": offer.available,
-    }
-
-
-def rental_json(rental: TrackedRental) -> dict[str, Any]:
-    labels = rental.labels
-    offer = rental.offer
-    return {
-        "rental_id": rental.rental_id,
-        "phone": rental.phone,
-        "status": str(rental.status),
-        "code": rental.code,
-        "sms": rental.sms,
-        "cost": rental.cost,
-        "service": labels.service or None,
-        "country": labels.country or None,
-        "provider": labels.provider or None,
-        "pricing_id": offer.pricing_id if offer else None,
-        "created_at": rental.created_at,
-        "expires_at": rental.expires_at,
-        "origin": rental.origin,
-        "earlier_codes": list(rental.earlier_codes),
     }
 
 
@@ -653,10 +606,6 @@ def _money_arg(text: str) -> Decimal:
             ExitCode.USAGE,
         )
     return value
-
-
-def _time(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 def _labels(rental: TrackedRental) -> str:

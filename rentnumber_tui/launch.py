@@ -86,7 +86,9 @@ def run_app(options: argparse.Namespace) -> int:
 
     if options.demo:
         engine = demo_engine(seed=options.seed, sms_delay=options.sms_delay)
-        app_options = AppOptions(demo=True, profile="demo", crash_dir=_crash_dir())
+        app_options = AppOptions(
+            demo=True, profile="demo", crash_dir=_crash_dir(), export_dir=_export_dir()
+        )
     else:
         built = _real_engine(options)
         if isinstance(built, str):
@@ -102,6 +104,12 @@ def run_app(options: argparse.Namespace) -> int:
     if app.crash_report is not None:
         print(f"rentnumber-tui crashed; the report is in {app.crash_report}", file=sys.stderr)
     return app.return_code or 0
+
+
+def _export_dir() -> Path:
+    from rentnumber_tui import locations
+
+    return locations.export_dir()
 
 
 def _crash_dir() -> Path:
@@ -195,6 +203,7 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         late_warnings=built.key_notes,
         save_theme=_save_theme,
         crash_dir=_crash_dir(),
+        export_dir=_export_dir(),
     )
     return built.engine, app_options
 

@@ -74,6 +74,15 @@ def config_file_from_env() -> bool:
     return bool(os.environ.get(CONFIG_ENV, "").strip())
 
 
+def export_dir() -> Path:
+    """Where the history is exported: the user's download directory when there is one
+    (a desktop), else ``exports/`` in the data directory (a server over SSH)."""
+    import platformdirs
+
+    downloads = Path(platformdirs.user_downloads_dir())
+    return downloads if downloads.is_dir() else data_dir() / "exports"
+
+
 def store_file() -> Path:
     """The local SQLite store (purchase journal, rentals, codes, catalog cache)."""
     return data_dir() / "rentnumber.sqlite3"

@@ -2,6 +2,7 @@
 
 - `isolated_dirs` (autouse): HOME and the XDG directories point into `tmp_path` and
   every `RENTNUMBER_*` variable is unset, so no test reads or writes real user files.
+- `utc_local_time` (autouse): the local time zone is UTC.
 - `clock`: a `ManualClock` at 2026-04-12 14:00:00 UTC; move it with `.advance(s)`.
 - `sandbox`: the simulated server on that clock (seed 7, SMS after 5-20 s).
 - `loopback_server`: the same sandbox over real HTTP on 127.0.0.1; yields the base URL.
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,21 @@ import pytest
 from rentnumber_tui.sandbox import ManualClock, Sandbox, SandboxConfig
 
 START = datetime(2026, 4, 12, 14, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def utc_local_time() -> Iterator[None]:
+    """Local time is UTC in every test (History shows local times with their zone):
+    what a snapshot shows does not depend on the machine's time zone."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture(autouse=True)

@@ -91,3 +91,5 @@ class AppOptions:
     save_theme: Callable[[str], object] | None = None
     #: Where a crash report is written (the state directory); None: nowhere.
     crash_dir: Path | None = None
+    #: Where History's `e` writes its CSV and JSON (None: it says it cannot).
+    export_dir: Path | None = None

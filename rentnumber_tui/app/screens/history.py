@@ -3,23 +3,46 @@ this machine has seen (so nothing is lost past the API's 100)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from rentnumber_tui.api.errors import ApiError
-from rentnumber_tui.app.format import short_time, status_label
+from rentnumber_tui.app.format import status_label
 from rentnumber_tui.app.screens.base import RetryingScreen
+from rentnumber_tui.core.export import write_history
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
-COLUMNS = ("Created (UTC)", "Service", "Country", "Provider", "Number", "Status", "Cost", "Code")
+COLUMNS = ("Created", "Service", "Country", "Provider", "Number", "Status", "Cost", "Code")
+
+
+def local_time(value: datetime | None) -> str:
+    """In this machine's time zone (its name is in the column's title)."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def columns() -> tuple[str, ...]:
+    """The titles, the first naming the local time zone: "Created (CET)"."""
+    zone = datetime.now().astimezone().tzname() or "local"
+    return (f"Created ({zone})", *COLUMNS[1:])
+
+
+def matches(rental: TrackedRental, needle: str) -> bool:
+    """The filter: service, country, provider, number, status or code contain it."""
+    if not needle:
+        return True
+    labels = rental.labels
+    fields = (labels.service, labels.country, labels.provider, rental.phone, str(rental.status))
+    return any(needle in f.casefold() for f in (*fields, rental.code or ""))
 
 
 def _cell(text: str) -> Text:
@@ -32,7 +55,7 @@ def _cell(text: str) -> Text:
 def history_row(rental: TrackedRental) -> tuple[Text, ...]:
     labels = rental.labels
     return (
-        _cell(short_time(rental.created_at)),
+        _cell(local_time(rental.created_at)),
         _cell(safe_text(labels.service, max_length=20)),
         _cell(safe_text(labels.country, max_length=18)),
         _cell(safe_text(labels.provider, max_length=16)),
@@ -47,8 +70,17 @@ class HistoryScreen(RetryingScreen):
     TITLE_TEXT = "RentNumber › History"
     AUTO_FOCUS = "#history-table"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="Back to where you were"),
+        Binding("escape", "back", "Back", id="back", tooltip="Clear the filter, or go back"),
         Binding("r,f5", "refresh", "Refresh", id="refresh", tooltip="Load the history again"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter by any column"),
+        Binding("c", "copy_code", "Copy code", id="copy-code", tooltip="Copy the row's code"),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="export",
+            tooltip="Write the rows shown to a CSV and a JSON file",
+        ),
         Binding(
             "a",
             "rent_again",
@@ -59,6 +91,8 @@ class HistoryScreen(RetryingScreen):
     ]
 
     rentals: list[TrackedRental] = []
+    #: The rows shown (the filter applied), in order.
+    shown: list[TrackedRental] = []
 
     @property
     def selected(self) -> TrackedRental | None:
@@ -68,21 +102,97 @@ class HistoryScreen(RetryingScreen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((r for r in self.rentals if str(r.rental_id) == key), None)
 
+    def action_filter(self) -> None:
+        box = self.query_one("#history-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#history-filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    @on(Input.Changed, "#history-filter")
+    def _filter_changed(self) -> None:
+        self._show_rows()
+
+    @on(Input.Submitted, "#history-filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_copy_code(self) -> None:
+        rental = self.selected
+        if rental is None or not rental.code:
+            self.notify("This rental has no code.", severity="warning", markup=False)
+            return
+        self.app.copy_text(safe_text(rental.code), "code")
+
+    def action_export(self) -> None:
+        directory = self.app.options.export_dir
+        if directory is None:
+            self.notify("There is no directory to export to.", severity="error", markup=False)
+            return
+        self.export(list(self.shown), directory)
+
+    @work(thread=True, group="history-export", exit_on_error=False)
+    def export(self, rentals: list[TrackedRental], directory: Path) -> None:
+        try:
+            csv_path, json_path = write_history(rentals, directory, datetime.now(UTC))
+        except OSError as error:
+            why = error.strerror or type(error).__name__
+            self.app.call_from_thread(
+                self.notify,
+                f"Could not export to {directory}: {why}.",
+                title="Export failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        count = f"{len(rentals)} rental{'s' if len(rentals) != 1 else ''}"
+        self.app.call_from_thread(
+            self.notify,
+            f"Exported {count} to {csv_path} and {json_path.name}.",
+            title="Exported",
+            timeout=15,
+            markup=False,
+        )
+
     def action_rent_again(self) -> None:
         rental = self.selected
         if rental is not None:
             self.app.rent_again(rental)
 
     def compose_body(self) -> ComposeResult:
+        yield Input(
+            placeholder="Filter by service, country, provider, number, status or code…",
+            id="history-filter",
+        )
         table: DataTable[Text] = DataTable(
             id="history-table", cursor_type="row", zebra_stripes=True
         )
-        table.add_columns(*COLUMNS)
+        table.add_columns(*columns())
         yield table
         yield Static(id="history-status")
 
     def on_mount(self) -> None:
+        self.query_one("#history-filter", Input).display = False
         self.load()
+
+    def _show_rows(self) -> None:
+        """The rentals the filter lets through; the cursor stays on its rental."""
+        table = self.query_one(DataTable)
+        keep = self.selected
+        needle = self.query_one("#history-filter", Input).value.strip().casefold()
+        self.shown = [r for r in self.rentals if matches(r, needle)]
+        table.clear()
+        for rental in self.shown:
+            table.add_row(*history_row(rental), key=str(rental.rental_id))
+        if keep is not None and keep in self.shown:
+            table.move_cursor(row=self.shown.index(keep))
 
     def action_refresh(self) -> None:
         self.load()
@@ -106,9 +216,7 @@ class HistoryScreen(RetryingScreen):
         if history.server_error is None:
             self.loaded_ok()
         self.rentals = rentals = history.rentals
-        table.clear()
-        for rental in rentals:
-            table.add_row(*history_row(rental), key=str(rental.rental_id))
+        self._show_rows()
         spent = sum(
             (r.cost for r in rentals if r.status.value not in ("refunded", "expired")), Decimal(0)
         )
