@@ -429,6 +429,14 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         await self.engine.use_key(None)
         self.notify(text, title="Logged out", severity=severity, timeout=10, markup=False)
 
+    def copy_code(self, rental: TrackedRental | None) -> None:
+        """`c`: the rental's code to the clipboard, as the screen shows it (no escape or
+        control character from the server is pasted into a shell)."""
+        if rental is None or not rental.code:
+            self.notify("This rental has no code yet.", severity="warning", markup=False)
+            return
+        self.copy_text(safe_text(rental.code), "code")
+
     def copy_text(self, text: str, what: str) -> None:
         if not self.options.clipboard:
             self.notify(

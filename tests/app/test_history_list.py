@@ -70,7 +70,7 @@ async def test_filter_copy_and_local_times(make_app, sandbox, monkeypatch):
         assert app.screen.selected.code == "40411"  # the cursor stayed on its rental
         table.move_cursor(row=0)  # the newest: no code yet
         await pilot.press("c")
-        await wait_until(lambda: any("This rental has no code." in n for n in notes))
+        await wait_until(lambda: any("This rental has no code yet." in n for n in notes))
         await pilot.press("escape")  # then goes back
         await wait_until(lambda: not isinstance(app.screen, HistoryScreen), what="back")
 

@@ -19,19 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox, SandboxConfig
+from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox
 from tests.e2e.pty import program_env
 
 ROOT = Path(__file__).resolve().parents[2]
 START = Decimal("25000.00")
 MONEY = r"^-?\d+\.\d\d$"
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    sandbox = Sandbox(SandboxConfig(seed=1, sms_delay=(600, 600)))
-    _ = sandbox.catalog
-    return sandbox
 
 
 @pytest.fixture

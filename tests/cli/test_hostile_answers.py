@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox, SandboxConfig
+from rentnumber_tui.sandbox import DEMO_API_KEY, Sandbox
 from tests.e2e.hostile_proxy import HostileProxy, Rule, fields
 from tests.e2e.pty import program_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HUGE = "1e999999999999"
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    sandbox = Sandbox(SandboxConfig(seed=1, sms_delay=(600, 600)))
-    _ = sandbox.catalog
-    return sandbox
 
 
 @pytest.fixture

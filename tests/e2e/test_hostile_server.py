@@ -50,6 +50,13 @@ async def says(h: Harness, fragment: str, what: str) -> None:
         ) from None
 
 
+async def rent_whatsapp(engine, app, count: int = 1) -> list:
+    """Rent `count` WhatsApp numbers through the engine (different offers in stock)."""
+    service = next(s for s in app.services if s.slug == "whatsapp")
+    offers = [o for o in (await engine.prices("whatsapp")).offers if o.available]
+    return [await engine.rent(offer, service) for offer in offers[:count]]
+
+
 def within_budget(proxy: HostileProxy) -> None:
     assert busiest_second(proxy.seen()) <= BUDGET, busiest_second(proxy.seen())
 
@@ -122,10 +129,7 @@ async def test_one_bad_history_row_never_blanks_the_history(harness, loopback, p
     async with harness(server=loopback, base_url=proxy.base_url) as h:
         app, engine = h.app, h.app.engine
         await wait_until(lambda: engine.ready and app.services, what="the catalog")
-        service = next(s for s in app.services if s.slug == "whatsapp")
-        offers = [o for o in (await engine.prices("whatsapp")).offers if o.available]
-        for offer in offers[:3]:
-            await engine.rent(offer, service)
+        await rent_whatsapp(engine, app, count=3)
         change = {
             "remove": (("data", 0, "created_at"), "remove", ""),
             "null": (("data", 0, "created_at"), "replace", "null"),
@@ -158,9 +162,7 @@ async def test_an_undocumented_status_without_dates_is_shown_and_given_up(harnes
                 ),
             )
         )
-        service = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await engine.prices("whatsapp")).offers if o.available)
-        rental = await engine.rent(offer, service)
+        (rental,) = await rent_whatsapp(engine, app)
         await h.pilot.press("f2")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals")
         await wait_until(
@@ -226,9 +228,7 @@ async def test_a_refused_key_is_a_state_on_every_rental(harness, loopback, proxy
     async with harness(server=loopback, base_url=proxy.base_url) as h:
         app, engine = h.app, h.app.engine
         await wait_until(lambda: engine.ready and app.services, what="the catalog")
-        service = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await engine.prices("whatsapp")).offers if o.available)
-        await engine.rent(offer, service)
+        await rent_whatsapp(engine, app)
         proxy.add(
             Rule("GET", RENTAL, answer(401, '{"success": false, "error": "Invalid API key"}'))
         )

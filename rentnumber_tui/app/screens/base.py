@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
@@ -39,6 +40,15 @@ class AppScreen(AppNode, Screen[None]):
 
 #: Seconds before a screen loads again by itself after a failure; doubled after each
 #: failure in a row, up to `RETRY_MAX`.
+#: `a` wherever a rental is selected (Live rentals, History): the same again.
+RENT_AGAIN = Binding(
+    "a",
+    "rent_again",
+    "Rent again",
+    id="rent-again",
+    tooltip="Rent the same service, country and provider again (confirmed first)",
+)
+
 RETRY_FIRST = 5.0
 RETRY_MAX = 60.0
 

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Static
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app.format import status_label
-from rentnumber_tui.app.screens.base import RetryingScreen
+from rentnumber_tui.app.screens.base import RENT_AGAIN, RetryingScreen
 from rentnumber_tui.core.export import write_history
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
@@ -81,13 +81,7 @@ class HistoryScreen(RetryingScreen):
             id="export",
             tooltip="Write the rows shown to a CSV and a JSON file",
         ),
-        Binding(
-            "a",
-            "rent_again",
-            "Rent again",
-            id="rent-again",
-            tooltip="Rent the same service, country and provider again (confirmed first)",
-        ),
+        RENT_AGAIN,
     ]
 
     rentals: list[TrackedRental] = []
@@ -125,11 +119,7 @@ class HistoryScreen(RetryingScreen):
         self.query_one(DataTable).focus()
 
     def action_copy_code(self) -> None:
-        rental = self.selected
-        if rental is None or not rental.code:
-            self.notify("This rental has no code.", severity="warning", markup=False)
-            return
-        self.app.copy_text(safe_text(rental.code), "code")
+        self.app.copy_code(self.selected)
 
     def action_export(self) -> None:
         directory = self.app.options.export_dir

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app import events
 from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
-from rentnumber_tui.app.screens.base import AppScreen
+from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
 from rentnumber_tui.core import events as core
@@ -78,13 +78,7 @@ class RentalsScreen(AppScreen):
         Binding(
             "r,f5", "refresh", "Refresh", id="refresh", tooltip="Check the selected rental now"
         ),
-        Binding(
-            "a",
-            "rent_again",
-            "Rent again",
-            id="rent-again",
-            tooltip="Rent the same service, country and provider again (confirmed first)",
-        ),
+        RENT_AGAIN,
         Binding(
             "shift+down",
             "scroll_detail(1)",
@@ -212,13 +206,7 @@ class RentalsScreen(AppScreen):
             self.app.rent_again(rental)
 
     def action_copy_code(self) -> None:
-        rental = self.selected
-        if rental is None or not rental.code:
-            self.notify("This rental has no code yet.", severity="warning", markup=False)
-            return
-        # The clipboard gets what the screen shows: no escape or control character from
-        # the server is pasted into a shell.
-        self.app.copy_text(safe_text(rental.code), "code")
+        self.app.copy_code(self.selected)
 
     def action_copy_number(self) -> None:
         rental = self.selected
