@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import rentnumber_tui.api.client as client_module
 from rentnumber_tui.api import Priority, RentNumberClient
 from rentnumber_tui.api.scheduler import Ticket
 from rentnumber_tui.api.shared_budget import shared_scheduler
@@ -35,6 +36,10 @@ async def run(
             yield ticket
 
     scheduler.slot = recording_slot  # type: ignore[method-assign]
+    # The test holds everyone with a pause it keeps extending; the person's request must
+    # queue behind it like any other, not be answered at once with the time left (what
+    # the app does for a person during a server's 429 pause).
+    client_module.TELL_PAUSE_AFTER = float("inf")
     client = RentNumberClient(api_key=api_key, base_url=base_url, scheduler=scheduler, timeout=10.0)
     try:
         burst = [

@@ -396,12 +396,20 @@ async def test_three_processes_share_one_budget(
     background = 3
     control = FileLedger(ledger_path)
 
+    lapses: list[float] = []
+
     def keep_everyone_waiting() -> None:
-        """Extend a short pause: nothing starts until every process has queued."""
+        """Extend a short pause: nothing starts until every process has queued. Two
+        seconds each time: on a loaded machine this test's own loop may not come back
+        within a shorter one, and a lapsed pause lets a background request through
+        before the person has asked (the premise of the check below)."""
         now = time.monotonic()
-        control.pause_until(now + 0.4, now)
+        if control.paused_until(now) < now:
+            lapses.append(now)
+        control.pause_until(now + 2.0, now)
 
     keep_everyone_waiting()
+    lapses.clear()  # the first call found no pause: it is the one that sets it
     procs = [spawn(ledger_path, loopback_server, background, user=i == 0) for i in range(3)]
     try:
         person = procs[0]
@@ -423,7 +431,8 @@ async def test_three_processes_share_one_budget(
         person.stdin.write(b"go\n")  # a person asks for something in process 0
         person.stdin.flush()
         await until(lambda: ready({**everyone, person.pid: USER}), limit=5, what="user queued")
-        # No more extensions: the pause ends within 0.4 s and the queues drain.
+        assert not lapses, "the pause lapsed before the person asked"
+        # No more extensions: the pause ends within 2 s and the queues drain.
         outputs = await asyncio.gather(
             *(asyncio.to_thread(proc.communicate, timeout=15) for proc in procs)
         )
