@@ -18,6 +18,7 @@ import re
 import secrets as _secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,14 @@ class Settings:
     #: After a rent's answer was lost, seconds to wait (a slow server may still perform
     #: it) before the account is checked again and "nothing was bought" can be said.
     rent_grace: float = 60.0
+    #: Replace a rental with no SMS after `replace_after` seconds: cancel it (refunded)
+    #: and rent the next best offer from another provider.
+    auto_replace: bool = False
+    replace_after: float = 120.0
+    #: Rentals in one chain at the most, the first included.
+    replace_attempts: int = 3
+    #: The most a replacement may cost; None: half as much again as the first rental.
+    replace_max_price: Decimal | None = None
 
     @property
     def effective_base_url(self) -> str:
@@ -115,22 +124,41 @@ def _theme(value: Any) -> str:
     return value.strip()
 
 
-def _poll_interval(value: Any) -> float:
-    expectation = f"must be a number of seconds from {MIN_POLL_INTERVAL:g} to {MAX_POLL_INTERVAL:g}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad(expectation)
-    if not math.isfinite(value) or not MIN_POLL_INTERVAL <= value <= MAX_POLL_INTERVAL:
-        raise _Bad(expectation)
-    return float(value)
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    """A number of seconds within [low, high]."""
+    expectation = f"must be a number of seconds from {low:g} to {high:g}"
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Bad(expectation)
+        if not math.isfinite(value) or not low <= value <= high:
+            raise _Bad(expectation)
+        return float(value)
+
+    return check
 
 
-def _rent_grace(value: Any) -> float:
-    expectation = f"must be a number of seconds from {MIN_RENT_GRACE:g} to {MAX_RENT_GRACE:g}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad(expectation)
-    if not math.isfinite(value) or not MIN_RENT_GRACE <= value <= MAX_RENT_GRACE:
-        raise _Bad(expectation)
-    return float(value)
+_poll_interval = _seconds(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
+_rent_grace = _seconds(MIN_RENT_GRACE, MAX_RENT_GRACE)
+_replace_after = _seconds(30, 3600)
+
+
+def _replace_attempts(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise _Bad("must be a whole number of rentals from 1 to 10")
+    return value
+
+
+def _price_cap(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _Bad('must be an amount such as 500 or "450.50"')
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise _Bad('must be an amount such as 500 or "450.50"') from None
+    if not amount.is_finite() or not 0 < amount < 10**9:
+        raise _Bad("must be a positive amount below 1,000,000,000")
+    return amount
 
 
 _COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
@@ -154,6 +182,10 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "desktop_notifications": _desktop,
     "allow_insecure_http": _bool,
     "rent_grace": _rent_grace,
+    "auto_replace": _bool,
+    "replace_after": _replace_after,
+    "replace_attempts": _replace_attempts,
+    "replace_max_price": _price_cap,
 }
 _PROFILE_KEYS = ("base_url", "default_country")
 _DEFAULTS = Settings()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.poller import PollSettings
+from rentnumber_tui.core.replace import ReplacePolicy
 from rentnumber_tui.core.store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -176,6 +177,12 @@ def build_engine(options: argparse.Namespace) -> Built | str:
         store,
         poll_settings=PollSettings(slow_interval=settings.poll_interval),
         rent_grace=settings.rent_grace,
+        replace_policy=ReplacePolicy(
+            enabled=settings.auto_replace,
+            after=settings.replace_after,
+            attempts=settings.replace_attempts,
+            max_price=settings.replace_max_price,
+        ),
     )
     return Built(engine, settings, warnings, key_notes, transport.warning if insecure else None)
 

@@ -30,7 +30,7 @@ from rentnumber_tui.core.rent_again import NothingToRentAgain
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.store import StoreError
 from rentnumber_tui.core.text import safe_text
-from rentnumber_tui.user_error import message_of
+from rentnumber_tui.user_error import UserFacingError, message_of
 
 #: Seconds before loading the catalog again after it failed.
 CATALOG_RETRY = 10.0
@@ -223,6 +223,11 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if message.new_code and message.rental.code:
             self._announce_code(message.rental)
         self._show_title()
+
+    def on_engine_rental_replaced(self, message: events.RentalReplaced) -> None:
+        self.notify(
+            safe_text(message.text, max_length=400), title="Auto-replace", timeout=15, markup=False
+        )
 
     def on_engine_health_changed(self, message: events.HealthChanged) -> None:
         if message.state == "online" and self._was_offline:
@@ -481,6 +486,25 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
         dialog = ConfirmRentScreen(offer, service, self.flag_for(offer.country_id), note)
         self.push_screen(dialog, done)
+
+    @work(group="auto-replace", exit_on_error=False)
+    async def toggle_auto_replace(self, rental: TrackedRental) -> None:
+        """`t`: replace this rental if no SMS comes in time (or no longer)."""
+        try:
+            on = await self.engine.toggle_auto_replace(rental.rental_id)
+        except UserFacingError as error:
+            self.notify(safe_text(error.message, max_length=300), severity="warning", markup=False)
+            return
+        policy = self.engine.replacer.policy
+        if on:
+            text = (
+                f"Auto-replace on: with no SMS {policy.after:g} s after it started, it is "
+                f"cancelled (refunded) and another provider's offer rented — "
+                f"{policy.attempts} rentals at the most."
+            )
+        else:
+            text = "Auto-replace off for this rental."
+        self.notify(text, title="Auto-replace", markup=False)
 
     @work(group="rent-again", exclusive=True, exit_on_error=False)
     async def rent_again(self, rental: TrackedRental) -> None:

@@ -80,6 +80,12 @@ class CatalogFailed(EngineMessage, bubble=False, namespace="engine"):
 
 
 @dataclass
+class RentalReplaced(EngineMessage, bubble=False, namespace="engine"):
+    rental_id: int
+    text: str
+
+
+@dataclass
 class PicksChanged(EngineMessage, bubble=False, namespace="engine"):
     """Recent choices or favourites changed."""
 
@@ -121,6 +127,8 @@ def to_message(event: core.EngineEvent) -> EngineMessage:
             return CatalogFailed(message)
         case core.PicksChanged():
             return PicksChanged()
+        case core.RentalReplaced(rental_id, message):
+            return RentalReplaced(rental_id, message)
         case core.PurchaseUpdate():
             return PurchaseUpdate(event)
         case core.RowsSkipped(message):

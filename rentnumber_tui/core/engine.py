@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import threading
@@ -61,6 +62,7 @@ from rentnumber_tui.core.events import (
     PurchaseUpdate,
     RentalChanged,
     RentalPollFailed,
+    RentalReplaced,
     RowsSkipped,
     StoreFailed,
 )
@@ -68,6 +70,7 @@ from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rent_again import AgainChoice, choose_again, find_country, find_service
 from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
+from rentnumber_tui.core.replace import ReplacePolicy, Replacer
 from rentnumber_tui.core.store import Purchase, PurchaseLocked, Store, StoreError
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import UserFacingError
@@ -97,6 +100,9 @@ LEASE_TTL = 3.5
 DISCOVER_EVERY = 60.0
 #: Longest error text handed to a front end (a server may send pages of it).
 MAX_MESSAGE = 500
+
+
+log = logging.getLogger("rentnumber_tui.engine")
 
 
 class RentBlocked(UserFacingError):
@@ -217,6 +223,8 @@ class Engine:
         coordinate_every: float = COORDINATE_EVERY,
         watch_every: float = WATCH_EVERY,
         discover_every: float = DISCOVER_EVERY,
+        replace_policy: ReplacePolicy | None = None,
+        replace_every: float = 1.0,
     ) -> None:
         self._client_factory = client_factory
         self.store = store
@@ -227,6 +235,15 @@ class Engine:
         self._coordinate_every = coordinate_every
         self._watch_every = watch_every
         self._discover_every = discover_every
+        self._replace_every = replace_every
+        self.replacer = Replacer(
+            replace_policy or ReplacePolicy(),
+            now=self.server_now,
+            cancel=lambda rental_id: self._cancel(rental_id, True),
+            offers=self._replacement_offers,
+            rent=self._rent_replacement,
+            say=lambda rental_id, text: self._emit(RentalReplaced(rental_id, clean_message(text))),
+        )
         #: This process's name in the store (leases, the journal's owner column).
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -325,6 +342,7 @@ class Engine:
             self._store_failed(error)
         self._spawn(self._watch())
         self._spawn(self._coordinate())
+        self._spawn(self._replace_loop())
 
     def stop(self) -> None:
         """Stop polling, give this process's rentals to the others, close the connection
@@ -540,6 +558,40 @@ class Engine:
         except StoreError as error:
             self._store_failed(error)
             return {}
+
+    # -- auto-replace ----------------------------------------------------------------------
+
+    async def toggle_auto_replace(self, rental_id: int) -> bool:
+        """`t` on a waiting rental: auto-replace it (or no longer); True when it is on."""
+
+        async def toggle() -> bool:
+            rental = self._current(rental_id)
+            if rental is None:
+                raise RentBlocked("That rental is not followed here.")
+            return self.replacer.toggle(rental)
+
+        return await self._call(toggle())
+
+    async def _replace_loop(self) -> None:
+        """Once a second: replace the rentals this process follows that waited too long."""
+        while True:
+            await asyncio.sleep(self._replace_every)
+            poller = self.poller
+            if poller is None:
+                continue
+            try:
+                await self.replacer.tick(poller.followed)
+            except Exception:  # one bad tick must not end auto-replace for good
+                log.exception("auto-replace failed")
+
+    async def _replacement_offers(self, rental: TrackedRental) -> tuple[Offer, ...]:
+        country = rental.offer.country_id if rental.offer else None
+        prices = await self._client.prices(rental.labels.service_slug, country)
+        return tuple(prices.offers)
+
+    async def _rent_replacement(self, offer: Offer, old: TrackedRental) -> TrackedRental:
+        labels = replace(old.labels, provider=offer.provider_name)
+        return await self._rent(offer, labels)
 
     # -- recent choices and favourites ---------------------------------------------------
 

@@ -70,6 +70,14 @@ class CatalogUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class RentalReplaced:
+    """Auto-replace did something to `rental_id` (replaced it, or says why not)."""
+
+    rental_id: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class PicksChanged:
     """The recent choices or the favourites changed (`Engine.picks()` has them)."""
 
@@ -124,6 +132,7 @@ EngineEvent = (
     | CatalogUpdated
     | CatalogFailed
     | PicksChanged
+    | RentalReplaced
     | PurchaseUpdate
     | RowsSkipped
     | StoreFailed

@@ -28,6 +28,8 @@ class SandboxConfig:
     sms_delay: tuple[float, float] = (5.0, 20.0)
     #: Share of rentals that never get an SMS (they expire and are refunded).
     no_sms_probability: float = 0.0
+    #: Providers (ids) whose rentals never get an SMS: for auto-replace tests.
+    silent_providers: tuple[int, ...] = ()
     #: Seconds a rental stays open (15 minutes).
     rental_ttl: float = 900.0
     #: Balance of the demo account (`DEMO_API_KEY`).

@@ -280,7 +280,9 @@ class SandboxState:
                 cost=offer.final_price,
                 created_at=now,
                 expires_at=now + timedelta(seconds=self.config.rental_ttl),
-                scheduled_sms_at=self._schedule_sms(rental_id, now),
+                scheduled_sms_at=None
+                if offer.provider_id in self.config.silent_providers
+                else self._schedule_sms(rental_id, now),
             )
             self._rentals[rental_id] = rental
             self._by_account.setdefault(key, []).append(rental_id)

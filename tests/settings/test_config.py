@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ bell = false
 notifications = false
 auto_copy = true
 desktop_notifications = "OSC777"
+auto_replace = true
+replace_after = 90
+replace_attempts = 4
+replace_max_price = "600.50"
 allow_insecure_http = true
 """
 
@@ -64,6 +69,10 @@ def test_every_key(cfg: Path):
         notifications=False,
         auto_copy=True,
         desktop_notifications="osc777",
+        auto_replace=True,
+        replace_after=90.0,
+        replace_attempts=4,
+        replace_max_price=Decimal("600.50"),
         allow_insecure_http=True,
     )
     assert isinstance(settings.poll_interval, float)
@@ -98,6 +107,10 @@ def test_unknown_key_is_named_with_the_file_and_ignored(cfg: Path):
         ("theme = [1, 2]", "'theme' must be a theme name such as \"textual-dark\", not a list"),
         ("notifications = {}", "'notifications' must be true or false, not a table"),
         ('auto_copy = "on"', "'auto_copy' must be true or false, not \"on\""),
+        ("replace_after = 5", "'replace_after' must be a number of seconds from 30 to 3600"),
+        ("replace_attempts = 0", "must be a whole number of rentals from 1 to 10"),
+        ('replace_max_price = "lots"', "must be an amount such as 500"),
+        ("replace_max_price = -3", "must be a positive amount"),
         ('desktop_notifications = "yes"', 'must be "auto", "osc9", "osc777" or "off"'),
     ],
 )

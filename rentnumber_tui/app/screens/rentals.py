@@ -80,6 +80,13 @@ class RentalsScreen(AppScreen):
         ),
         RENT_AGAIN,
         Binding(
+            "t",
+            "auto_replace",
+            "Auto-replace",
+            id="auto-replace",
+            tooltip="Replace this rental with another provider's if no SMS comes in time",
+        ),
+        Binding(
             "shift+down",
             "scroll_detail(1)",
             "More",
@@ -199,6 +206,14 @@ class RentalsScreen(AppScreen):
 
     def action_scroll_detail(self, direction: int) -> None:
         self._detail.scroll_relative(y=direction * 3, animate=False)
+
+    def action_auto_replace(self) -> None:
+        rental = self.selected
+        if rental is None or not rental.followed or rental.code:
+            self.notify("Only a rental still waiting for its SMS can be replaced.",
+                        severity="warning", markup=False)  # fmt: skip
+            return
+        self.app.toggle_auto_replace(rental)
 
     def action_rent_again(self) -> None:
         rental = self.selected
