@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -103,6 +104,9 @@ MAX_MESSAGE = 500
 
 
 log = logging.getLogger("rentnumber_tui.engine")
+
+#: Where the auto-replace chains are kept in the store (its per-account key/value table).
+REPLACE_STATE = "auto-replace"
 
 
 class RentBlocked(UserFacingError):
@@ -337,6 +341,10 @@ class Engine:
         try:
             await self._restore()
             self._picks = tuple(await self._db(self.store.picks))
+            saved = await self._db(self.store.get_catalog, REPLACE_STATE)
+            if saved is not None:
+                with contextlib.suppress(ValueError):
+                    self.replacer.restore(json.loads(saved[0]))
         except StoreError as error:
             self.store_problem = clean_message(error.message)
             self._store_failed(error)
@@ -568,7 +576,9 @@ class Engine:
             rental = self._current(rental_id)
             if rental is None:
                 raise RentBlocked("That rental is not followed here.")
-            return self.replacer.toggle(rental)
+            on = self.replacer.toggle(rental)
+            await self._keep_replace_state()
+            return on
 
         return await self._call(toggle())
 
@@ -579,10 +589,21 @@ class Engine:
             poller = self.poller
             if poller is None:
                 continue
+            before = self.replacer.snapshot()
             try:
                 await self.replacer.tick(poller.followed)
             except Exception:  # one bad tick must not end auto-replace for good
                 log.exception("auto-replace failed")
+            if self.replacer.snapshot() != before:
+                await self._keep_replace_state()
+
+    async def _keep_replace_state(self) -> None:
+        """The chains survive a restart (a restart must not allow more rentals)."""
+        body = json.dumps(self.replacer.snapshot())
+        try:
+            await self._db(self.store.put_catalog, REPLACE_STATE, body)
+        except StoreError as error:
+            self._store_failed(error)
 
     async def _replacement_offers(self, rental: TrackedRental) -> tuple[Offer, ...]:
         country = rental.offer.country_id if rental.offer else None

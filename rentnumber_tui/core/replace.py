@@ -11,10 +11,12 @@ list and History as the rentals it cancels and makes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from rentnumber_tui.api.models import CancelResult, Offer, RentalStatus
 from rentnumber_tui.core.money import format_money
@@ -77,6 +79,45 @@ class Replacer:
         self._chosen: dict[int, bool] = {}
         #: Rentals being replaced right now (a tick never starts a second time).
         self._busy: set[int] = set()
+
+    # -- kept across restarts (the engine stores `snapshot()`, gives it to `restore`) --
+
+    def snapshot(self) -> dict[str, Any]:
+        """What must survive a restart: which rentals were turned on or off, and each
+        chain's count, providers tried and cap (so a restart never allows more
+        rentals than `attempts`)."""
+        chains: dict[int, tuple[_Chain, list[int]]] = {}
+        for rental_id, chain in self._chains.items():
+            chains.setdefault(id(chain), (chain, []))[1].append(rental_id)
+        return {
+            "chosen": {str(k): v for k, v in sorted(self._chosen.items())},
+            "chains": [
+                {
+                    "rentals": sorted(ids),
+                    "count": chain.rentals,
+                    "cap": str(chain.cap),
+                    "tried": sorted(chain.tried),
+                    "done": chain.done,
+                }
+                for chain, ids in chains.values()
+            ],
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back a `snapshot()`; anything unreadable in it is left out."""
+        with contextlib.suppress(AttributeError, TypeError, ValueError, ArithmeticError):
+            for key, on in dict(saved.get("chosen", {})).items():
+                if isinstance(on, bool):
+                    self._chosen[int(key)] = on
+            for entry in list(saved.get("chains", [])):
+                chain = _Chain(
+                    cap=Decimal(str(entry["cap"])),
+                    tried={int(p) for p in entry["tried"]},
+                    rentals=int(entry["count"]),
+                    done=bool(entry["done"]),
+                )
+                for rental_id in entry["rentals"]:
+                    self._chains[int(rental_id)] = chain
 
     def is_on(self, rental: TrackedRental) -> bool:
         return self._chosen.get(rental.rental_id, self.policy.enabled) and rental.origin == "here"

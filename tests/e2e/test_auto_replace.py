@@ -131,3 +131,22 @@ async def test_off_by_default_and_t_turns_it_on_for_one_rental(harness, sandbox,
         assert len(engine.rentals()) == 1  # not enabled: nothing happens
         assert await engine.toggle_auto_replace(first.rental_id) is True
         await wait_until(lambda: len(engine.rentals()) == 2, what="replaced once turned on")
+
+
+@pytest.mark.parametrize("sandbox", [(0, 1)], indirect=True)
+async def test_a_restart_keeps_the_count(harness, sandbox, clock):
+    """The chain (its count, the providers tried) is kept in the store: after a restart
+    the second rental is not replaced again when `attempts` is 2."""
+    settings = policy(after=60, attempts=2, max_price=Decimal("10000"))
+    async with harness(**settings) as h:
+        await rent_cheapest(h)
+        clock.advance(61)
+        await wait_until(lambda: len(h.engine.rentals()) == 2, what="the replacement")
+        newest = max(h.engine.rentals(), key=lambda r: r.rental_id)
+        await wait_until(lambda: h.engine.rental(newest.rental_id).created_at, what="started")
+    async with harness(**settings) as h:
+        await wait_until(lambda: h.engine.ready and h.engine.poller.followed, what="restarted")
+        clock.advance(61)
+        await wait_until(lambda: any("2 rentals tried" in n for n in h.notes), what="stopped")
+        rents = [r for r in sandbox.request_log if r.method == "POST" and r.path.endswith("/rent")]
+        assert len(rents) == 2
