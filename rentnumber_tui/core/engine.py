@@ -71,7 +71,7 @@ from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.poller import Poller, PollSettings
 from rentnumber_tui.core.rent_again import AgainChoice, choose_again, find_country, find_service
 from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
-from rentnumber_tui.core.replace import ReplacePolicy, Replacer
+from rentnumber_tui.core.replace import ReplacePolicy, Replacer, merge_snapshots
 from rentnumber_tui.core.store import Purchase, PurchaseLocked, Store, StoreError
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import UserFacingError
@@ -599,8 +599,12 @@ class Engine:
 
     async def _keep_replace_state(self) -> None:
         """The chains survive a restart (a restart must not allow more rentals)."""
-        body = json.dumps(self.replacer.snapshot())
         try:
+            saved = await self._db(self.store.get_catalog, REPLACE_STATE)
+            other: Any = {}
+            with contextlib.suppress(ValueError):
+                other = json.loads(saved[0]) if saved else {}
+            body = json.dumps(merge_snapshots(other, self.replacer.snapshot()))
             await self._db(self.store.put_catalog, REPLACE_STATE, body)
         except StoreError as error:
             self._store_failed(error)

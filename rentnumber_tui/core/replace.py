@@ -24,7 +24,7 @@ from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.user_error import UserFacingError, message_of
 
-__all__ = ["ReplacePolicy", "Replacer"]
+__all__ = ["ReplacePolicy", "Replacer", "default_cap", "merge_snapshots"]
 
 _WAITING = frozenset({RentalStatus.WAITING.value, RentalStatus.PENDING.value})
 
@@ -54,6 +54,22 @@ class _Chain:
     tried: set[int] = field(default_factory=set)
     rentals: int = 1
     done: bool = False
+
+
+def merge_snapshots(stored: Any, mine: dict[str, Any]) -> dict[str, Any]:
+    """`mine` over what the store holds: another process's chains (rentals it follows)
+    are kept, so one snapshot per account serves every process."""
+    if not isinstance(stored, dict):
+        return mine
+    ours = {r for chain in mine["chains"] for r in chain["rentals"]}
+    theirs = [
+        chain
+        for chain in stored.get("chains", [])
+        if isinstance(chain, dict) and not ours.intersection(chain.get("rentals", []))
+    ]
+    chosen = stored.get("chosen", {})
+    chosen = {**(chosen if isinstance(chosen, dict) else {}), **mine["chosen"]}
+    return {"chosen": chosen, "chains": [*theirs, *mine["chains"]]}
 
 
 class Replacer:
