@@ -280,7 +280,14 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if kind is not None:
             self.to_terminal(terminal.notification(kind, "Code received", f"{code} · {service}"))
         if self.options.notifications:
-            then = "Copied to the clipboard." if copied else "F2 shows it; c copies it there."
+            from rentnumber_tui.app.screens.rentals import RentalsScreen
+
+            if copied:
+                then = "Copied to the clipboard."
+            elif isinstance(self.screen, RentalsScreen):
+                then = "c copies it."  # already on Live rentals: no "F2 shows it"
+            else:
+                then = "F2 shows it; c copies it there."
             self.notify(
                 f"{code}  ·  {service}  ·  {phone}\n{then}",
                 title="Code received",

@@ -48,6 +48,8 @@ async def test_filter_copy_and_local_times(make_app, sandbox, monkeypatch):
         screen = app.screen
         table = screen.query_one(DataTable)
         await wait_until(lambda: table.row_count == 3, what="three rows")
+        status = screen.query_one("#history-status")
+        await wait_until(lambda: str(status.content).startswith("3 rentals · "), what="counted")
         # Local time, the zone in the title (the tests run in UTC).
         assert str(table.columns[next(iter(table.columns))].label) == "Created (UTC)"
         newest = screen.shown[0]

@@ -59,6 +59,8 @@ async def test_without_auto_copy_nothing_is_copied_until_c(make_app, sandbox, mo
         rental_id = await rent_cursor_offer(app, pilot)
         sandbox.deliver_sms(rental_id, text="Your code is 55001", code="55001")
         await wait_until(lambda: any("55001" in n for n in notes), what="the code's toast")
+        # Already on Live rentals: the toast does not send the person to F2.
+        assert next(n for n in notes if "55001" in n).endswith("\nc copies it.")
         assert copies(record.raw) == [] and "]777;" not in record.raw and "]9;" not in record.raw
         await pilot.press("c")
         await wait_until(lambda: copies(record.raw) == ["55001"], what="copied on c")

@@ -210,7 +210,8 @@ class HistoryScreen(RetryingScreen):
         spent = sum(
             (r.cost for r in rentals if r.status.value not in ("refunded", "expired")), Decimal(0)
         )
-        summary = f"{len(rentals)} rentals · {format_money(spent)} spent (refunds excluded)"
+        count = f"{len(rentals)} rental{'' if len(rentals) == 1 else 's'}"
+        summary = f"{count} · {format_money(spent)} spent (refunds excluded)"
         if history.server_error is not None:
             # The server failed: this machine's records are shown, and it tries again.
             failed = self.load_failed("the history", history.server_error)
