@@ -152,6 +152,8 @@ class Commands:
         #: What an interruption leaves behind (for the words said after Ctrl-C).
         self._renting = False
         self._waiting_for: TrackedRental | None = None
+        #: The rental `wait` was asked for, before it is known (Ctrl-C while looking).
+        self._waiting_id: int | None = None
 
     async def run(self) -> Result:
         name = self.options.command
@@ -189,6 +191,13 @@ class Commands:
                 f"Stopped waiting. Rental {rental.rental_id} ({safe_text(rental.phone)}) is "
                 f"still active: `rentnumber-tui wait {rental.rental_id}` picks it up again.",
                 {"rental": rental_json(rental)},
+            )
+        if self._waiting_id is not None:  # interrupted while the rental was looked up
+            rental_id = self._waiting_id
+            return (
+                f"Stopped waiting. Rental {rental_id} is still active: "
+                f"`rentnumber-tui wait {rental_id}` picks it up again.",
+                {"rental_id": rental_id},
             )
         return "Interrupted.", {}
 
@@ -397,6 +406,7 @@ class Commands:
     # -- one rental -------------------------------------------------------------------------
 
     async def cmd_wait(self) -> Result:
+        self._waiting_id = self.options.rental_id
         rental = await self._known(self.options.rental_id)
         rental = await self._wait(rental, self.options.timeout)
         return self._rental_result(rental, quiet=rental.code)
@@ -457,7 +467,7 @@ class Commands:
                 current = engine.rental(rental_id) or rental
                 self._waiting_for = current
                 if current.code:
-                    self._waiting_for = None
+                    self._waiting_for = self._waiting_id = None
                     return current
                 if current.is_final or current.problem:
                     raise CommandFailed(
@@ -478,7 +488,7 @@ class Commands:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=min(left, 1.0))
         except CommandFailed:
-            self._waiting_for = None
+            self._waiting_for = self._waiting_id = None
             raise
         finally:
             unsubscribe()

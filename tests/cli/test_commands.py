@@ -271,6 +271,21 @@ def test_ctrl_c_while_waiting_leaves_the_rental_active(cli, sandbox, base_url) -
     assert sandbox.rentals_of(DEMO_API_KEY)[0].status == "waiting"
 
 
+def test_ctrl_c_while_the_rental_is_looked_up_names_it_too(cli, sandbox, base_url) -> None:
+    """Ctrl-C before `wait` has the rental's first answer (the server is slow): the words
+    still name the rental left active (they said only "Interrupted." before)."""
+    rental_id = cli("rent", "--pricing-id", "42", "--json").json["rental_id"]
+    sandbox.faults.hang_seconds = 30.0
+    sandbox.faults.inject("hang", f"/rental/{rental_id}", method="GET", count=5)
+    sandbox.clear_request_log()
+    waiting = spawn(cli, base_url, "wait", str(rental_id))
+    started(sandbox, "GET", f"/api/v1/rental/{rental_id}")
+    waiting.send_signal(signal.SIGINT)
+    _, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130
+    assert f"Rental {rental_id} is still active" in err, err
+
+
 def test_ctrl_c_while_a_rent_is_in_flight_leaves_it_in_the_journal(cli, sandbox, base_url):
     sandbox.faults.hang_seconds = 30.0
     sandbox.faults.inject("hang", "/rent", method="POST")
