@@ -7,6 +7,7 @@ import base64
 import contextlib
 import gc
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +127,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.catalog_error: str | None = None
         self._theme_problem: str | None = None
         self._relay: events.EngineRelay | None = None
-        self.sent_to_terminal = []
+        self.sent_to_terminal = deque(maxlen=50)
         if self.options.theme:
             if self.options.theme in self.available_themes:
                 self.theme = self.options.theme
@@ -297,7 +298,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
     #: Every sequence the app wrote to the terminal itself (title, notifications), for
     #: tests that check nothing else reached it.
-    sent_to_terminal: list[str]
+    sent_to_terminal: deque[str]
     _title: str | None = None
 
     def to_terminal(self, sequence: str) -> None:
@@ -305,14 +306,12 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if self._driver is None:
             return
         self.sent_to_terminal.append(sequence)
-        del self.sent_to_terminal[:-50]
         self._driver.write(sequence)
 
     def copy_to_clipboard(self, text: str) -> None:
         """Textual's OSC 52 copy, remembered among the app's own sequences."""
         encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
         self.sent_to_terminal.append(f"\x1b]52;c;{encoded}\a")
-        del self.sent_to_terminal[:-50]
         super().copy_to_clipboard(text)
 
     def _show_title(self) -> None:

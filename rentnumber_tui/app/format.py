@@ -65,10 +65,6 @@ def origin_mark(rental: TrackedRental) -> str:
     return ORIGIN_MARKS.get(rental.origin, "")
 
 
-def short_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 def fit_cells(text: str, width: int) -> str:
     """`text` cut (with an ellipsis) or padded to exactly `width` terminal cells, so
     columns line up whatever the server's names hold (emoji are two cells wide)."""

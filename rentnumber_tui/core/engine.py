@@ -587,8 +587,8 @@ class Engine:
         while True:
             await asyncio.sleep(self._replace_every)
             poller = self.poller
-            if poller is None:
-                continue
+            if poller is None or not poller.followed:
+                continue  # nothing waits here: no work, not even a snapshot
             before = self.replacer.snapshot()
             try:
                 await self.replacer.tick(poller.followed)

@@ -247,6 +247,17 @@ def started(sandbox: Sandbox, method: str, path: str, timeout: float = 30) -> No
         time.sleep(0.05)  # polling a condition with a deadline
 
 
+def interrupt_wait(cli, sandbox: Sandbox, base_url: str, rental_id: int) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """`wait ID` in its own process, Ctrl-C once its first request reached the server:
+    (exit status, stderr)."""
+    sandbox.clear_request_log()
+    waiting = spawn(cli, base_url, "wait", str(rental_id))
+    started(sandbox, "GET", f"/api/v1/rental/{rental_id}")
+    waiting.send_signal(signal.SIGINT)
+    _, err = waiting.communicate(timeout=30)
+    return waiting.returncode, err
+
+
 def spawn(cli, base_url: str, *args: str) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
     env = program_env(cli.home, RENTNUMBER_API_KEY=DEMO_API_KEY)
     return subprocess.Popen(
@@ -261,12 +272,8 @@ def spawn(cli, base_url: str, *args: str) -> subprocess.Popen[str]:  # type: ign
 
 def test_ctrl_c_while_waiting_leaves_the_rental_active(cli, sandbox, base_url) -> None:
     rental_id = cli("rent", "--pricing-id", "42", "--json").json["rental_id"]
-    sandbox.clear_request_log()
-    waiting = spawn(cli, base_url, "wait", str(rental_id))
-    started(sandbox, "GET", f"/api/v1/rental/{rental_id}")
-    waiting.send_signal(signal.SIGINT)
-    _, err = waiting.communicate(timeout=30)
-    assert waiting.returncode == 130
+    code, err = interrupt_wait(cli, sandbox, base_url, rental_id)
+    assert code == 130
     assert f"Rental {rental_id}" in err and "still active" in err
     assert sandbox.rentals_of(DEMO_API_KEY)[0].status == "waiting"
 
@@ -277,12 +284,8 @@ def test_ctrl_c_while_the_rental_is_looked_up_names_it_too(cli, sandbox, base_ur
     rental_id = cli("rent", "--pricing-id", "42", "--json").json["rental_id"]
     sandbox.faults.hang_seconds = 30.0
     sandbox.faults.inject("hang", f"/rental/{rental_id}", method="GET", count=5)
-    sandbox.clear_request_log()
-    waiting = spawn(cli, base_url, "wait", str(rental_id))
-    started(sandbox, "GET", f"/api/v1/rental/{rental_id}")
-    waiting.send_signal(signal.SIGINT)
-    _, err = waiting.communicate(timeout=30)
-    assert waiting.returncode == 130
+    code, err = interrupt_wait(cli, sandbox, base_url, rental_id)
+    assert code == 130
     assert f"Rental {rental_id} is still active" in err, err
 
 

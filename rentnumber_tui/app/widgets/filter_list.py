@@ -42,10 +42,16 @@ class _Options(OptionList):
         self.keys = keys
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.is_printable and event.character and event.key not in self.keys:
+        parent = self.parent  # its own list's filter, not the screen's first one
+        if (
+            isinstance(parent, FilterList)
+            and event.is_printable
+            and event.character
+            and event.key not in self.keys
+        ):
             event.stop()
             event.prevent_default()
-            box = self.app.screen.query_one(".filter-input", Input)
+            box = parent.input
             box.focus()
             box.insert_text_at_cursor(event.character)
             return
