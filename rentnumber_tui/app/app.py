@@ -16,6 +16,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
@@ -23,6 +24,7 @@ from textual.theme import Theme
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, Service
 from rentnumber_tui.app import events, terminal
+from rentnumber_tui.app.driver import driver_for
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
@@ -139,6 +141,9 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self._saved_theme = self.theme
 
     # -- start and stop ------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        return driver_for(super().get_driver_class())
 
     def on_mount(self) -> None:
         from rentnumber_tui.app.screens.services import ServicesScreen

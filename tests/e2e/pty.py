@@ -112,6 +112,8 @@ class Pty:
         # Feed the emulator whole escape sequences only (a read may stop half-way).
         data, self._pending = split_incomplete(self._pending + data)
         self.terminal.feed(data)
+        while self.terminal.replies:
+            self.send(self.terminal.replies.pop(0))
 
     def screen(self) -> str:
         return self.terminal.text()

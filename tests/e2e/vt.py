@@ -19,6 +19,11 @@ SEQUENCE = re.compile(
 _CSI = re.compile(r"\x1b\[([0-?]*)[ -/]*([@-~])")
 _CSI_START = re.compile(r"\x1b\[[0-?]*[ -/]*\Z")
 _STRING_START = re.compile(r"\x1b[\]P_^X]")
+#: Synchronized output: the app asks whether the terminal has it, then brackets frames.
+SYNC_QUERY = "\x1b[?2026$p"
+SYNC_SUPPORTED = "\x1b[?2026;2$y"
+SYNC_START = "\x1b[?2026h"
+SYNC_END = "\x1b[?2026l"
 
 
 def split_incomplete(data: str) -> tuple[str, str]:
@@ -49,6 +54,13 @@ class Terminal:
     col: int = 0
     #: Every escape sequence seen, in order.
     sequences: list[str] = field(default_factory=list)
+    #: What a terminal answers to the app's queries, for the pty to send back.
+    replies: list[str] = field(default_factory=list)
+    #: The screen as the last whole frame left it, while the app draws the next one
+    #: inside a synchronized update (DEC mode 2026): a real terminal shows only whole
+    #: frames, and a test reading a half-drawn one saw a title of the new screen over
+    #: the body of the old one.
+    _frame: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.clear()
@@ -70,6 +82,12 @@ class Terminal:
         if csi is None:
             return
         params, final = csi.groups()
+        if sequence == SYNC_QUERY:
+            self.replies.append(SYNC_SUPPORTED)
+        elif sequence == SYNC_START:
+            self._frame = self._drawn()
+        elif sequence == SYNC_END:
+            self._frame = None
         numbers = [int(p) if p.isdigit() else 0 for p in params.split(";")] if params else []
         if final == "H" and not params.startswith("?"):
             row = numbers[0] if numbers else 1
@@ -107,16 +125,18 @@ class Terminal:
                 line[self.col + x] = ""
             self.col += width
 
-    def lines(self) -> list[str]:
+    def _drawn(self) -> list[str]:
         return ["".join(cells) for cells in self.rows]
+
+    def lines(self) -> list[str]:
+        return list(self._frame) if self._frame is not None else self._drawn()
 
     def text(self) -> str:
         return "\n".join(self.lines())
 
     def find(self, needle: str) -> tuple[int, int] | None:
         """(x, y) in cells of the first place `needle` is drawn, or None."""
-        for y, cells in enumerate(self.rows):
-            line = "".join(cells)
+        for y, line in enumerate(self.lines()):
             index = line.find(needle)
             if index >= 0:
                 return cell_len(line[:index]), y
