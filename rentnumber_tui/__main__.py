@@ -1,5 +1,6 @@
 """Command line: `rentnumber-tui [--demo]` (the TUI), `rentnumber-tui COMMAND` (the
-scriptable commands, `cli.py`), `rentnumber-tui sandbox`, `login`, `logout`.
+scriptable commands, `cli.py`; `config`, `config_cli.py`), `rentnumber-tui sandbox`,
+`login`, `logout`.
 
 Only argparse is imported up front: start-up time is first-frame time, so the app,
 httpx, the engine and the sandbox are imported when the chosen command needs them.
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"rentnumber-tui {__version__}")
         return 0
+    if options.command == "config":
+        from rentnumber_tui.config_cli import config_main
+
+        return config_main(options)
     if options.command:
         from rentnumber_tui.cli import install_sigterm, run_command
 

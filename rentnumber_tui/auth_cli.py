@@ -146,12 +146,14 @@ def login_main(
     The key is read with `getpass.getpass` (no echo) when stdin is a terminal, else as one
     line of stdin. `base_url` None: ``$RENTNUMBER_BASE_URL``, the profile's settings,
     the public API. `allow_file` (``--store-in-file``) allows the fallback file without
-    asking; without it and without a usable keyring, a terminal user is asked
-    ``[y/N]`` and piped input is refused before anything is sent. `allow_insecure`
+    asking; without it and without a usable keyring, the key is still checked first (so
+    the person learns whether it works), then a terminal user is asked ``[y/N]`` and
+    piped input is told to run again with ``--store-in-file``. `allow_insecure`
     (``--allow-insecure-http``) permits a non-loopback http:// URL, with a warning.
     Synchronous (runs its own event loop): do not call it from a running loop (the
     login screen checks the key through the backend instead).
-    Returns 0 saved, 1 refused/failed (nothing saved), 2 bad input, 130 cancelled.
+    Returns 0 saved, 1 refused/failed (nothing saved), 2 bad input (or a good key that
+    needs ``--store-in-file``), 130 cancelled.
     """
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
@@ -183,14 +185,6 @@ def login_main(
 
     store = store if store is not None else CredentialStore(profile)
     interactive = _isatty(stdin)
-    status = store.keyring_status()
-    if not status.usable and not allow_file and not interactive:
-        say(
-            f"No usable keyring: {status.reason}.\n"
-            f"Run again with --store-in-file to keep the key in {store.key_file_path} "
-            "(readable only by you), or set RENTNUMBER_API_KEY instead. Nothing was saved."
-        )
-        return EXIT_USAGE
 
     try:
         if interactive:
@@ -224,8 +218,15 @@ def login_main(
             where = store.save(key, allow_file=allow_file)
         except NeedsConsent as need:
             if not interactive:
-                say(f"{need.message} Run again with --store-in-file. Nothing was saved.")
-                return EXIT_FAILED
+                # Checked first, so the person knows the key itself is fine.
+                say(
+                    f"{result.message} But there is no usable keyring: "
+                    f"{need.reason or 'unknown reason'}.\n"
+                    f"Run again with --store-in-file to keep the key in {need.path} "
+                    "(readable only by you), or set RENTNUMBER_API_KEY instead. "
+                    "Nothing was saved."
+                )
+                return EXIT_USAGE
             say(f"No usable keyring: {need.reason}.")
             print(
                 f"Store the key in {need.path} (readable only by you)? [y/N] ",

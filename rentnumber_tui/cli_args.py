@@ -81,6 +81,7 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     history = command("history", "every rental known, newest first (beyond the API's 100)")
     history.add_argument("--limit", type=int, help="at most this many")
     history.add_argument("--csv", action="store_true", help="comma-separated values")
+    command("config", "the settings file's path and every setting in effect (never the key)")
 
 
 QUIET_HELP = {

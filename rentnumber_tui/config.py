@@ -4,6 +4,7 @@ Stdlib only. The API key is never read from or written to this file; whether it 
 travel to the configured address is `transport`'s rule, not this module's.
 
     settings, problems = load_settings(profile="work")   # problems: sentences to show
+    loaded = read_settings(profile="work")   # the same, and where each value came from
     settings = merge_cli(settings, base_url=args.base_url, theme=args.theme)
     base_url = resolve_base_url(settings, args.base_url)  # flag, env, file, default
 """
@@ -78,6 +79,9 @@ class Settings:
     replace_attempts: int = 3
     #: The most a replacement may cost; None: half as much again as the first rental.
     replace_max_price: Decimal | None = None
+    #: ``[keymap]``: (binding id, keys) pairs such as ("help", "f9"), keys comma-separated.
+    #: Only their form is checked here; the launcher checks the ids against the app's.
+    keymap: tuple[tuple[str, str], ...] = ()
 
     @property
     def effective_base_url(self) -> str:
@@ -188,6 +192,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "replace_max_price": _price_cap,
 }
 _PROFILE_KEYS = ("base_url", "default_country")
+#: Every key the top level of the file may hold (tables included).
+FILE_KEYS = (*_VALIDATORS, "keymap", "profiles")
 _DEFAULTS = Settings()
 
 # Keys someone might use to put the API key in the file: never echo their value.
@@ -261,6 +267,76 @@ def _check_table(
     return good
 
 
+# ---------------------------------------------------------------------------- [keymap]
+
+_MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+#: A Textual key name ("f9", "ctrl+r", "question_mark") or one printable character.
+_KEY_NAME_RE = re.compile(r"[a-z0-9_]{2,32}|[^\s,]")
+_KEYMAP_EXPECTATION = 'must be keys such as "f9" or "f2,ctrl+r"'
+
+
+def _keys(value: Any) -> str:
+    """A keymap value in Textual's form: comma-separated, no spaces, lower case (a lone
+    character keeps its case: "A" is shift+a)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise _Bad(_KEYMAP_EXPECTATION)
+    keys: list[str] = []
+    for key in value.split(","):
+        *modifiers, name = (part.strip() for part in key.split("+"))
+        modifiers = [modifier.lower() for modifier in modifiers]
+        name = name if len(name) == 1 and not modifiers else name.lower()
+        if any(m not in _MODIFIERS for m in modifiers) or not _KEY_NAME_RE.fullmatch(name):
+            raise _Bad(_KEYMAP_EXPECTATION)
+        keys.append("+".join([*modifiers, name]))
+    return ",".join(keys)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:40])
+
+
+def _check_keymap(table: Any, *, path: Path, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """The usable entries of ``[keymap]``; each bad one is named in `problems`."""
+    if not isinstance(table, dict):
+        problems.append(
+            f"{path}: 'keymap' must be a table ([keymap] with lines such as help = \"f9\"), "
+            f"not {_show(table)} — ignored"
+        )
+        return ()
+    good: list[tuple[str, str]] = []
+    for binding_id, value in table.items():
+        name = f"keymap.{_printable(binding_id)}"
+        if _SECRET_LOOKING.fullmatch(binding_id):
+            problems.append(
+                f"{path}: '{name}' is not a key binding, and the API key is never read from "
+                "this file: run `rentnumber-tui login` (and remove it from this file)"
+            )
+            continue
+        try:
+            good.append((binding_id, _keys(value)))
+        except _Bad as bad:
+            # A long string is not echoed: a pasted API key stays off the screen.
+            long = isinstance(value, str) and len(value) > 16
+            shown = f"a text of {len(value)} characters" if long else _show(value)
+            problems.append(
+                f"{path}: '{name}' {bad.expectation}, not {shown} — ignored (its default keys stay)"
+            )
+    return tuple(good)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """What `read_settings` found: the settings, and where each came from."""
+
+    settings: Settings
+    #: Sentences naming the file and the key, as `load_settings` returns them.
+    problems: list[str]
+    file: Path
+    exists: bool
+    #: Setting name → "file" or "[profiles.NAME]", for the values the file gave.
+    sources: dict[str, str]
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None, profile: str = DEFAULT_PROFILE
 ) -> tuple[Settings, list[str]]:
@@ -272,30 +348,43 @@ def load_settings(
     affected setting keeps its default (an unreadable or invalid file: all defaults).
     Raises `InvalidProfile` (a ValueError) for an unusable profile name.
     """
+    loaded = read_settings(path, profile)
+    return loaded.settings, loaded.problems
+
+
+def read_settings(
+    path: str | os.PathLike[str] | None = None, profile: str = DEFAULT_PROFILE
+) -> LoadedSettings:
+    """`load_settings`, also saying which values came from the file (`rentnumber-tui
+    config` shows it)."""
     validate_profile(profile)
     problems: list[str] = []
     named_by_env = path is None and config_file_from_env()
     file = Path(path) if path is not None else config_file()
+
+    def defaults(exists: bool = True) -> LoadedSettings:
+        return LoadedSettings(Settings(), problems, file, exists, {})
+
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
         if named_by_env:
             problems.append(f"{CONFIG_ENV} names {file}, which does not exist — using the defaults")
-        return Settings(), problems
+        return defaults(exists=False)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         problems.append(f"cannot read {file} ({reason}) — using the defaults")
-        return Settings(), problems
+        return defaults()
     import tomllib  # only when there is a file: it costs a few ms of start-up
 
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         problems.append(f"{file} is not UTF-8 text — using the defaults")
-        return Settings(), problems
+        return defaults()
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{file} is not valid TOML: {exc} — using the defaults")
-        return Settings(), problems
+        return defaults()
 
     values = _check_table(
         data,
@@ -303,8 +392,12 @@ def load_settings(
         path=file,
         prefix="",
         problems=problems,
-        skip=("profiles",),
+        skip=("profiles", "keymap"),
     )
+    sources = dict.fromkeys(values, "file")
+    if "keymap" in data:
+        values["keymap"] = _check_keymap(data["keymap"], path=file, problems=problems)
+        sources["keymap"] = "file"
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
         problems.append(
@@ -315,21 +408,21 @@ def load_settings(
     section = profiles.get(profile)
     if section is not None:
         if isinstance(section, dict):
-            values.update(
-                _check_table(
-                    section,
-                    _PROFILE_KEYS,
-                    path=file,
-                    prefix=f"profiles.{profile}.",
-                    problems=problems,
-                )
+            overrides = _check_table(
+                section,
+                _PROFILE_KEYS,
+                path=file,
+                prefix=f"profiles.{profile}.",
+                problems=problems,
             )
+            values.update(overrides)
+            sources.update(dict.fromkeys(overrides, f"[profiles.{profile}]"))
         else:
             problems.append(
                 f"{file}: 'profiles.{profile}' must be a table ([profiles.{profile}]), "
                 f"not {_show(section)} — ignored"
             )
-    return Settings(**values), problems
+    return LoadedSettings(Settings(**values), problems, file, True, sources)
 
 
 def merge_cli(settings: Settings, **flags: Any) -> Settings:

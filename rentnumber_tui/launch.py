@@ -195,6 +195,7 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
     if isinstance(built, str):
         return built
     settings = built.settings
+    keymap, keymap_problems = checked_keymap(settings)
     app_options = AppOptions(
         bell=settings.bell,
         clipboard=settings.clipboard,
@@ -206,13 +207,27 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         profile=options.profile,
         key_storage=CredentialKeyStorage(options.profile),
         insecure_transport=built.insecure,
-        warnings=tuple(built.warnings),
+        warnings=(*built.warnings, *keymap_problems),
+        keymap=tuple(keymap.items()),
         late_warnings=built.key_notes,
         save_theme=_save_theme,
         crash_dir=_crash_dir(),
         export_dir=_export_dir(),
     )
     return built.engine, app_options
+
+
+def checked_keymap(settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """The settings' `[keymap]` entries whose id is one of the app's bindings, and a
+    sentence (naming the file and the id) for each that is not. The app's screens are
+    imported only when there is a keymap to check."""
+    if not settings.keymap:
+        return {}, []
+    from rentnumber_tui import locations
+    from rentnumber_tui.app.keymap import check_keymap
+
+    keymap, problems = check_keymap(settings.keymap)
+    return keymap, [f"{locations.config_file()}: {problem}" for problem in problems]
 
 
 def _shared_scheduler(base_url: str, notes: list[str]) -> RequestScheduler:

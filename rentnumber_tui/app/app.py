@@ -15,7 +15,6 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.content import Content
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -154,6 +153,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         # from the cache, so the two do not compete for the interpreter.
         self._relay = events.EngineRelay(self, engine.subscribe)
         self.call_after_refresh(self._after_first_frame)
+        if self.options.keymap:
+            self.set_keymap(dict(self.options.keymap))  # `[keymap]`, ids checked by the launcher
         self.push_screen(ServicesScreen())
         for warning in self.options.warnings:
             self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
@@ -613,28 +614,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         from rentnumber_tui.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.help_lines()))
-
-    def help_lines(self) -> list[Content]:
-        from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen, ConfirmRentScreen
-        from rentnumber_tui.app.screens.countries import CountriesScreen
-        from rentnumber_tui.app.screens.help import Section, key_lines
-        from rentnumber_tui.app.screens.history import HistoryScreen
-        from rentnumber_tui.app.screens.prices import PricesScreen
-        from rentnumber_tui.app.screens.rentals import RentalsScreen
-        from rentnumber_tui.app.widgets.offer_table import OfferTable
-
-        sections: list[Section] = [
-            ("Everywhere", RentNumberApp),
-            ("Services and countries: type to filter, ↑/↓ to move, Enter to open", CountriesScreen),
-            ("Price table", PricesScreen),
-            ("Price table (moving)", OfferTable),
-            ("Confirm a rent", ConfirmRentScreen),
-            ("Live rentals", RentalsScreen),
-            ("Confirm a cancel", ConfirmCancelScreen),
-            ("History", HistoryScreen),
-        ]
-        return key_lines(sections, self.get_key_display)
+            self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield SystemCommand(

@@ -93,3 +93,6 @@ class AppOptions:
     crash_dir: Path | None = None
     #: Where History's `e` writes its CSV and JSON (None: it says it cannot).
     export_dir: Path | None = None
+    #: The user's keymap (`[keymap]` in config.toml): binding id → keys such as "f2,ctrl+r",
+    #: given to `App.set_keymap`. Only ids of the app's bindings (`app.keymap`).
+    keymap: tuple[tuple[str, str], ...] = ()

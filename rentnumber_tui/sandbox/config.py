@@ -53,6 +53,8 @@ class SandboxConfig:
             raise ValueError(f"sms_delay must be 0 <= low <= high, got {self.sms_delay!r}")
         if not 0.0 <= self.no_sms_probability <= 1.0:
             raise ValueError("no_sms_probability must be within [0, 1]")
+        if not self.starting_balance.is_finite() or self.starting_balance < 0:
+            raise ValueError("starting_balance must be a finite amount >= 0")
         if self.rental_ttl <= 0:
             raise ValueError("rental_ttl must be positive")
         if self.extra_offers < 0:

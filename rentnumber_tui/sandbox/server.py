@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .config import DEMO_API_KEY, SandboxConfig, sms_delay_around
@@ -112,26 +113,62 @@ def running_server(
         sock.close()
 
 
+#: The demo account's balance can be set from 0 up to this (naira).
+MAX_BALANCE = Decimal("1000000000")
+
+
+def balance_amount(text: str) -> Decimal:
+    """``--balance``: an amount of naira, whole or with kobo (``25000``, ``1500.50``)."""
+    expectation = f"must be an amount from 0 to {MAX_BALANCE:,} such as 25000 or 1500.50"
+    try:
+        amount = Decimal(text.strip().replace("_", ""))
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{expectation}, not {text!r}") from None
+    if not amount.is_finite() or not 0 <= amount <= MAX_BALANCE:
+        raise argparse.ArgumentTypeError(f"{expectation}, not {text!r}")
+    if amount != amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise argparse.ArgumentTypeError(f"must have at most 2 decimals (kobo), not {text!r}")
+    return amount.quantize(Decimal("0.01"))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Each option's help says its default, taken from `SandboxConfig` itself."""
+    defaults = SandboxConfig()
+    low, high = defaults.sms_delay
     parser = argparse.ArgumentParser(
         prog="rentnumber-tui sandbox",
         description="Run the simulated RentNumber server (demo account included).",
         epilog=ADMIN_EPILOG,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free)")
-    parser.add_argument("--seed", type=int, default=1, help="catalog/SMS seed (default 1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port, 0: any free (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="catalog/SMS seed (default: %(default)s)"
+    )
     parser.add_argument(
         "--sms-delay",
         type=float,
         default=None,
         metavar="S",
-        help="SMS arrives uniformly within [S/2, 3S/2] seconds; 0 = immediately (default: 5-20 s)",
+        help="SMS arrives uniformly within [S/2, 3S/2] seconds; 0 = immediately "
+        f"(default: {low:g}-{high:g} s)",
+    )
+    parser.add_argument(
+        "--balance",
+        type=balance_amount,
+        default=defaults.starting_balance,
+        metavar="NAIRA",
+        help="the demo account's starting balance (default: %(default)s)",
     )
     parser.add_argument(
         "--enforce-rate-limit",
         action="store_true",
-        help="answer 429 (Retry-After: 1) to a request when 2 others arrived in the last second",
+        help="answer 429 (Retry-After: 1) to a request when 2 others arrived in the last "
+        "second (default: off)",
     )
     args = parser.parse_args(argv)
     if args.sms_delay is not None and args.sms_delay < 0:
@@ -142,9 +179,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    balance = getattr(args, "balance", None)
+    extra = {} if balance is None else {"starting_balance": balance}
     if args.sms_delay is None:
-        return SandboxConfig(seed=args.seed)
-    return SandboxConfig(seed=args.seed, sms_delay=sms_delay_around(args.sms_delay))
+        return SandboxConfig(seed=args.seed, **extra)
+    return SandboxConfig(seed=args.seed, sms_delay=sms_delay_around(args.sms_delay), **extra)
 
 
 def sandbox_from_args(args: argparse.Namespace) -> Sandbox:
@@ -175,8 +214,8 @@ def _is_loopback(host: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """`rentnumber-tui sandbox [--host H] [--port P] [--seed N] [--sms-delay S]
-    [--enforce-rate-limit]`. The first stdout line is `RentNumber sandbox: BASE_URL`
-    (the real port when `--port 0`)."""
+    [--balance NAIRA] [--enforce-rate-limit]`. The first stdout line is
+    `RentNumber sandbox: BASE_URL` (the real port when `--port 0`)."""
     args = parse_args(argv)
     _line_buffered_stdout()
     sandbox = sandbox_from_args(args)
@@ -198,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"RentNumber sandbox: {_base_url(args.host, port)}", flush=True)
     print(f"Demo API key:       {DEMO_API_KEY}", flush=True)
+    print(f"Demo balance:       {sandbox.config.starting_balance:.2f} NGN", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     try:
         _server(sandbox, sock, quiet=False).run(sockets=[sock])

@@ -131,13 +131,28 @@ def test_login_rejects_empty_or_malformed_input_before_any_request(
 # ------------------------------------------------------------------ headless / consent
 
 
-def test_headless_piped_login_needs_store_in_file_and_sends_nothing(server, out):
+def test_headless_piped_login_checks_the_key_then_asks_for_store_in_file(server, out):
     code = run_login(server, out, io.StringIO(GOOD_KEY))
     assert code == 2
     message = out[1].getvalue()
-    assert "No usable keyring: no system keyring was found" in message
-    assert "--store-in-file" in message and str(locations.key_file()) in message
-    assert server.requests == []
+    # The key was checked first: the person learns it works before being told what to add.
+    assert [r.url.path for r in server.requests] == ["/api/v1/balance"]
+    assert message.index("Checking the key rn_…c4f2") < message.index("--store-in-file")
+    assert "The key works (balance ₦5,000.00). But there is no usable keyring: no system " in (
+        message
+    )
+    assert "Run again with --store-in-file" in message and str(locations.key_file()) in message
+    assert "Nothing was saved." in message
+    assert out[0].getvalue() == ""
+    assert not locations.key_dir().exists()
+
+
+def test_headless_piped_login_with_a_refused_key_says_so_not_store_in_file(server, out):
+    code = run_login(server, out, io.StringIO(BAD_KEY))
+    assert code == 1
+    message = out[1].getvalue()
+    assert "refused this key (401 Unauthorized)" in message
+    assert "--store-in-file" not in message
     assert not locations.key_dir().exists()
 
 
