@@ -279,6 +279,8 @@ class Engine:
         self._discover_chore = _Folded(self._discover_now, balance_settle)
         self._known_services: tuple[Service, ...] | None = None
         self._known_countries: tuple[Country, ...] | None = None
+        #: The cheapest rentable price per service and country, from the lists read.
+        self.price_book = catalog.PriceBook()
         self._picks: tuple[Pick, ...] = ()
         self._seen_rev = 0
         self._data_version: int | None = None
@@ -553,7 +555,14 @@ class Engine:
             self._store_failed(error)
 
     async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
-        return await self._call(self._client.prices(slug, country_id))
+        """The offers for a service (of one country, or every one); what they say about
+        the cheapest price per country is kept in `price_book`."""
+        return await self._call(self._prices(slug, country_id))
+
+    async def _prices(self, slug: str, country_id: int | None) -> PriceList:
+        price_list = await self._client.prices(slug, country_id)
+        self.price_book.record(slug, country_id, price_list.offers)
+        return price_list
 
     async def delivery(self, service_slug: str) -> dict[tuple[int, int], Delivery]:
         """Per (country id, provider id): how this machine's rentals of the service

@@ -1,10 +1,12 @@
 """The first screen: the recent service/country pairs and the favourites, then every
-service with its cheapest price; type to filter, Enter opens (a recent pair straight to
-its price table), `f` in the list (Tab) marks a favourite."""
+service with its cheapest price; type to filter (a code or short name such as `tg`
+finds its service first), Enter opens (a recent pair straight to its price table), `f`
+in the list (Tab) marks a favourite."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from textual import on
 from textual.binding import Binding
@@ -16,6 +18,7 @@ from rentnumber_tui.app.format import fit_cells
 from rentnumber_tui.app.screens.base import CatalogListScreen
 from rentnumber_tui.app.widgets.filter_list import FilterItem, FilterList
 from rentnumber_tui.core import events as core
+from rentnumber_tui.core.catalog import FromPrice, ServicePrices, service_from_price, service_terms
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.text import safe_text
@@ -23,18 +26,35 @@ from rentnumber_tui.core.text import safe_text
 NAME_WIDTH = 28
 
 
-def service_item(service: Service) -> FilterItem:
+#: Cells of the price column: "  from " and a price right-aligned in 12.
+PRICE_WIDTH = 19
+
+
+def price_column(price: FromPrice, unknown: str = "—") -> Content:
+    """ "  from    ₦450.00", "sold out" (right-aligned), or `unknown` after "from"
+    (empty `unknown`: blank) — always PRICE_WIDTH cells, so the columns line up."""
+    if isinstance(price, Decimal):
+        return Content.assemble(("  from ", "$text-muted"), format_money(price).rjust(12))
+    if price is not None:
+        return Content.styled(price.rjust(PRICE_WIDTH), "$text-muted")
+    if not unknown:
+        return Content(" " * PRICE_WIDTH)
+    return Content.assemble(("  from ", "$text-muted"), unknown.rjust(12))
+
+
+def service_item(service: Service, known: ServicePrices | None = None) -> FilterItem:
     name = safe_text(service.name, max_length=NAME_WIDTH)
-    price = format_money(service.min_price) if service.min_price is not None else "—"
+    # The cheapest that can be rented: from the last list of every country read (the
+    # Countries screen reads one), else the server's min_price when positive.
+    price = service_from_price(service, known)
     providers = service.provider_count
     prompt = Content.assemble(
         (fit_cells(name, NAME_WIDTH), "bold"),
-        ("  from ", "$text-muted"),
-        price.rjust(12),
+        price_column(price),
         (f"  · {providers} provider{'s' if providers != 1 else ''}", "$text-muted"),
     )
     keys = (safe_text(service.name, max_length=200), safe_text(service.slug, max_length=200))
-    return FilterItem(id=str(service.id), prompt=prompt, keys=keys)
+    return FilterItem(id=str(service.id), prompt=prompt, keys=keys, exact=service_terms(*keys))
 
 
 def pick_where(pick: Pick) -> str:
@@ -60,7 +80,11 @@ def pick_item(pick: Pick) -> FilterItem:
         for text in (pick.service_name, pick.service_slug, pick.country_name, pick.iso_code)
         if text
     )
-    return FilterItem(id=f"{pick.kind}:{pick.key}", prompt=prompt, keys=keys)
+    # Its service's code and short names find it too (`tg`: a recent Telegram pair).
+    exact = service_terms(
+        safe_text(pick.service_slug, max_length=200), safe_text(pick.service_name, max_length=200)
+    )
+    return FilterItem(id=f"{pick.kind}:{pick.key}", prompt=prompt, keys=keys, exact=exact)
 
 
 def heading(text: str) -> FilterItem:
@@ -86,11 +110,20 @@ class ServicesScreen(CatalogListScreen):
     ]
 
     _shown_picks: tuple[str, ...] | None = None
+    #: The price book's version the list was drawn with (None: not drawn yet).
+    _shown_prices: int | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
         # The picks are read at the engine's start: shown once it is ready, too.
         self.follow_engine(core.PicksChanged, core.EngineReady)
+
+    def on_screen_resume(self) -> None:
+        # Back from a list of countries, which read a price list: its "from" prices
+        # (the cheapest that can be rented) replace the server's min_price.
+        shown = self._shown_prices
+        if shown is not None and shown != self.app.engine.price_book.version:
+            self._show_again()
 
     def on_engine_picks_changed(self, message: events.PicksChanged) -> None:
         self._show_again()
@@ -116,7 +149,9 @@ class ServicesScreen(CatalogListScreen):
             items += [heading("Favourites"), *favourites]
         if items:
             items.append(heading("All services"))
-        items += [service_item(s) for s in services]
+        book = self.app.engine.price_book
+        self._shown_prices = book.version
+        items += [service_item(s, book.get(s.slug)) for s in services]
         # Picks that changed while the person was elsewhere (or first shown) put the
         # cursor on the first of them — the newest recent pair, one Enter from its price
         # table; a change made here (`f`) leaves the cursor where it is.

@@ -31,6 +31,9 @@ class FilterItem:
     #: Texts the filter matches against (already made safe by the caller).
     keys: tuple[str, ...]
     disabled: bool = False
+    #: Words (casefolded) that put the item above every fuzzy match when typed in full:
+    #: a service's code and short names (`tg`: Telegram).
+    exact: frozenset[str] = frozenset()
 
 
 class _Options(OptionList):
@@ -148,7 +151,7 @@ class FilterList(Vertical):
 
     def _apply(self, keep: str | None) -> None:
         query = self.input.value if self.is_mounted else ""
-        matches = rank(query, self._items, lambda item: item.keys)
+        matches = rank(query, self._items, lambda item: item.keys, lambda item: item.exact)
         self._shown = matches[:MAX_SHOWN]
         options = self.options
         options.set_options(
