@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rentnumber_tui.sandbox import DEMO_API_KEY  # noqa: E402
-from tests.e2e.pty import CTRL_Q, Pty, program, program_env  # noqa: E402
+from tests.e2e.pty import Pty, program, program_env  # noqa: E402
 from tests.e2e.sandbox_process import SandboxProcess  # noqa: E402
 
 SIZE = (120, 40)
@@ -68,7 +68,7 @@ def first_visit(base_url: str, env: dict[str, str]) -> None:
         d.wait(d.app.shows("Rent this number?"), "the confirmation")
         d.press("y")
         d.wait(d.app.shows("Live rentals"), "the rental")
-        d.press(CTRL_Q)
+        d.app.quit()
         d.app.finish()
     finally:
         d.app.kill()
@@ -96,9 +96,9 @@ def repeat(base_url: str, env: dict[str, str], auto_copy: bool) -> tuple[int, fl
             d.press("c")
         d.wait(lambda: len(d.copied()) > before, "the code on the clipboard", timeout=90)
         on_clipboard = time.monotonic() - started
-        d.press(CTRL_Q)
+        d.app.quit()
         d.app.finish()
-        return d.keys - 1, confirmed, on_clipboard  # ctrl+q is not on the way to the code
+        return d.keys, confirmed, on_clipboard
     finally:
         d.app.kill()
 

@@ -17,16 +17,18 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, Service
-from rentnumber_tui.app import events, terminal
+from rentnumber_tui.app import events, terminal, theming
+from rentnumber_tui.app.commands import ScreenActions
 from rentnumber_tui.app.driver import driver_for
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
+from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.rent_again import NothingToRentAgain
 from rentnumber_tui.core.rentals import TrackedRental
@@ -36,6 +38,8 @@ from rentnumber_tui.user_error import UserFacingError, message_of
 
 #: Seconds before loading the catalog again after it failed.
 CATALOG_RETRY = 10.0
+#: Seconds between two balance refreshes nobody asked for.
+BALANCE_EVERY = 120.0
 #: How often the app checks that its terminal is still there.
 TERMINAL_CHECK = 2.0
 _TERMINAL_FD = 0
@@ -87,6 +91,11 @@ def stylesheet() -> Path:
 
 class RentNumberApp(ReportsWorkerFailures, App[None]):
     CSS_PATH = stylesheet()
+    COMMANDS = App.COMMANDS | {ScreenActions}
+    #: Classes on every screen by terminal size: styles.tcss compacts what must fit
+    #: (60×20 stays usable).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]
     TITLE = "rentnumber-tui"
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="help", tooltip="Show every key"),
@@ -102,6 +111,13 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             "Balance",
             id="balance",
             tooltip="Ask the server for the wallet balance",
+        ),
+        Binding(
+            "ctrl+s",
+            "home",
+            "Services",
+            id="home",
+            tooltip="Straight back to the service list",
         ),
         Binding(
             "f6",
@@ -129,6 +145,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self._theme_problem: str | None = None
         self._relay: events.EngineRelay | None = None
         self.sent_to_terminal = deque(maxlen=50)
+        #: Each rental's last status seen, to tell the moment one expires.
+        self._statuses: dict[int, str] = {}
         if self.options.theme:
             if self.options.theme in self.available_themes:
                 self.theme = self.options.theme
@@ -160,9 +178,12 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             self.notify(warning, title="Warning", severity="warning", timeout=15, markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Settings", severity="warning", markup=False)
+        if not self.is_headless:
+            self.fit_theme_to_terminal(self.console.color_system)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         if not self.is_headless and _terminal_alive(_TERMINAL_FD):
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
+        self.set_interval(BALANCE_EVERY, self._balance_tick)
 
     def _check_terminal(self) -> None:
         """The terminal went away without a hang-up signal (its pty closed, the process
@@ -196,6 +217,25 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.crash_report = write_crash_report(self.options.crash_dir, error)
         super()._handle_exception(error)
 
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables with every text colour readable on the backgrounds it
+        is drawn on (`theming.readable_variables`): CSS and the styles in `Content`
+        (`$success`, `$accent`) both read them."""
+        variables = theming.readable_variables(
+            super().get_css_variables(), dark=self.current_theme.dark
+        )
+        self.theme_variables = variables
+        return variables
+
+    def fit_theme_to_terminal(self, color_system: str | None) -> None:
+        """In a terminal of 16 colours, the ANSI theme of the same lightness: the hex
+        colours of the others, rounded to 16, turn the accent bright red everywhere.
+        Not written to the settings; a theme picked from the palette still applies."""
+        fitted = theming.theme_for_terminal(self.current_theme, color_system)
+        if fitted != self.theme:
+            self.theme = fitted
+            self._saved_theme = fitted
+
     def _remember_theme(self, theme: Theme) -> None:
         """The user picked a theme (command palette): write it to the settings file."""
         if self.options.save_theme is not None and theme.name != self._saved_theme:
@@ -227,9 +267,26 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             self.refresh_balance(quiet=True)
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
-        if message.new_code and message.rental.code:
-            self._announce_code(message.rental)
+        rental = message.rental
+        if message.new_code and rental.code:
+            self._announce_code(rental)
+        was = self._statuses.get(rental.rental_id)
+        self._statuses[rental.rental_id] = rental.status.value
+        if rental.status.value == "expired" and was is not None and was != "expired":
+            self._announce_expiry(rental)
         self._show_title()
+
+    def _announce_expiry(self, rental: TrackedRental) -> None:
+        """Expiry gives the money back: said, so the balance going up is no mystery."""
+        service = safe_text(rental.labels.service or "A rental", max_length=30)
+        phone = safe_text(rental.phone, max_length=24)
+        returned = "" if rental.has_sms else f"; {format_money(rental.cost)} returned"
+        self.notify(
+            f"{service} {phone} expired{' with no SMS' if not rental.has_sms else ''}{returned}.",
+            title="Rental expired",
+            timeout=10,
+            markup=False,
+        )
 
     def on_engine_rental_replaced(self, message: events.RentalReplaced) -> None:
         self.notify(
@@ -378,11 +435,31 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
     @work(exclusive=True, group="balance", exit_on_error=False)
     async def refresh_balance(self, quiet: bool = False) -> None:
+        """`quiet`: a refresh nobody asked for (start, back online, the timer). Asked
+        for (F4), it says the result either way, so the key is seen to have worked."""
+        before = self.engine.status().balance
         try:
-            await self.engine.balance()
+            balance = await self.engine.balance()
         except ApiError as error:
             if not quiet:
                 self.notify(error.message, title="Balance", severity="error", markup=False)
+            return
+        if quiet:
+            return
+        now = format_money(balance.amount, balance.currency)
+        if before is None or before.amount == balance.amount:
+            text = f"The balance is {now}."
+        else:
+            text = f"The balance is {now} (it was {format_money(before.amount, before.currency)})."
+        self.notify(text, title="Balance", markup=False)
+
+    def _balance_tick(self) -> None:
+        """Money moves elsewhere too (a top-up, a rent on the website): one request every
+        `BALANCE_EVERY` seconds keeps the top bar from going stale."""
+        status = self.engine.status()
+        asked = any(w.group == "balance" and not w.is_finished for w in self.workers)
+        if status.has_key and not status.key_refused and not asked and self.engine.ready:
+            self.refresh_balance(quiet=True)
 
     def require_key(self, purpose: str, then: Callable[[], object] | None = None) -> bool:
         """True when a key is set. Otherwise open the login screen (saying the key is
@@ -420,6 +497,27 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
     def action_login(self) -> None:
         self.open_login()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: at once when nothing is under way; otherwise asked first, saying
+        that rentals keep running on the server (Ctrl+Q again quits)."""
+        from rentnumber_tui.app.screens.confirm import ConfirmQuitScreen
+
+        if isinstance(self.screen, ConfirmQuitScreen):  # Ctrl+Q twice: quit
+            self.exit()
+            return
+        engine = self.engine
+        waiting = sum(1 for r in engine.rentals() if r.followed and not r.code)
+        unsettled = engine.rents_unsettled
+        if not waiting and not unsettled:
+            self.exit()
+            return
+
+        def done(quit: bool | None) -> None:
+            if quit:
+                self.exit()
+
+        self.push_screen(ConfirmQuitScreen(waiting, unsettled), done)
 
     def action_logout(self) -> None:
         from rentnumber_tui.app.screens.login import LogoutScreen
@@ -478,6 +576,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         time); a rental made opens the live list on it. `after` runs once it closes."""
         from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 
+        if any(isinstance(screen, ConfirmRentScreen) for screen in self.screen_stack):
+            return  # one confirmation at a time (Enter repeated on the offer)
         # Without a key the login screen opens; once a key is accepted, renting goes on.
         again = lambda: self.rent(offer, service, note=note, after=after)  # noqa: E731
         if not self.require_key("rent a number", then=again):
@@ -590,11 +690,10 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     def open_rentals(self, select: int | None = None) -> None:
         from rentnumber_tui.app.screens.rentals import RentalsScreen
 
-        if isinstance(self.screen, RentalsScreen):
-            if select is not None:
-                self.screen.select(select)
-            return
-        self.push_screen(RentalsScreen(select=select))
+        made = RentalsScreen(select=select)
+        screen = self._go_to(RentalsScreen, lambda: made)
+        if screen is not made and isinstance(screen, RentalsScreen) and select is not None:
+            screen.select(select)  # one already open: it moves to the rental
 
     def action_rentals(self) -> None:
         self.open_rentals()
@@ -602,8 +701,40 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     def action_history(self) -> None:
         from rentnumber_tui.app.screens.history import HistoryScreen
 
-        if not isinstance(self.screen, HistoryScreen):
-            self.push_screen(HistoryScreen())
+        self._go_to(HistoryScreen, HistoryScreen)
+
+    def _go_to(self, kind: type[Screen[None]], make: Callable[[], Screen[None]]) -> Screen[None]:
+        """F2 and F3 switch, they do not stack: back to the screen of that kind if one
+        is open (what was above it closes), in place of the other one if that is on top,
+        and only otherwise on top of where the person is, so Esc goes back there."""
+        from rentnumber_tui.app.screens.history import HistoryScreen
+        from rentnumber_tui.app.screens.rentals import RentalsScreen
+
+        top = self.screen
+        if isinstance(top, kind):
+            return top
+        if not isinstance(top, ModalScreen):
+            stack = self.screen_stack
+            if any(isinstance(screen, kind) for screen in stack):
+                while not isinstance(self.screen_stack[-1], kind):
+                    self.pop_screen()
+                return self.screen_stack[-1]
+            if isinstance(top, (RentalsScreen, HistoryScreen)):
+                screen = make()
+                self.switch_screen(screen)
+                return screen
+        screen = make()
+        self.push_screen(screen)
+        return screen
+
+    def action_home(self) -> None:
+        """Straight back to the service list, closing every screen above it."""
+        from rentnumber_tui.app.screens.services import ServicesScreen
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ServicesScreen):
+            self.pop_screen()
 
     def action_balance(self) -> None:
         # After a login the balance is already fresh: nothing to run then.
@@ -636,13 +767,9 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             f"Remove the saved API key of profile '{self.options.profile}'",
             self.action_logout,
         )
-        yield SystemCommand("Services", "Back to the service list", self._to_services)
+        yield SystemCommand("Services", "Back to the service list (Ctrl+S)", self.action_home)
         yield SystemCommand("Help", "Every key, per screen (F1)", self.action_help)
         yield SystemCommand(
             "Reload services", "Fetch services and countries again", self.load_catalog
         )
         yield from super().get_system_commands(screen)
-
-    def _to_services(self) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()

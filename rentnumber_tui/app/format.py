@@ -39,19 +39,25 @@ def countdown(seconds: float | None) -> str:
 
 
 def rental_time_left(rental: TrackedRental, now: datetime) -> str:
+    """The countdown; nothing once it has ended (its status says how)."""
     if rental.is_final:
-        return status_label(rental.status)
+        return ""
     return countdown(rental.seconds_left(now))
+
+
+def rental_country(rental: TrackedRental) -> str:
+    """ "🇳🇬 Nigeria" (or "" when unknown): what tells two rentals of one service apart."""
+    labels = rental.labels
+    flag = safe_text(labels.flag, max_length=4)
+    return " ".join(part for part in (flag, safe_text(labels.country, max_length=24)) if part)
 
 
 def rental_title(rental: TrackedRental) -> str:
     """ "WhatsApp · 🇳🇬 Nigeria · Alpha" from whatever names are known; each name is cut,
     so a 5,000-character name from the server cannot push the rest off the screen."""
     labels = rental.labels
-    flag = safe_text(labels.flag, max_length=4)
-    country = " ".join(part for part in (flag, safe_text(labels.country, max_length=24)) if part)
     service = safe_text(labels.service, max_length=24)
-    parts = [service, country, safe_text(labels.provider, max_length=20)]
+    parts = [service, rental_country(rental), safe_text(labels.provider, max_length=20)]
     return " · ".join(part for part in parts if part) or f"Rental {rental.rental_id}"
 
 

@@ -35,7 +35,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
+from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown, Unauthorized
 from rentnumber_tui.api.models import (
     Balance,
     CancelResult,
@@ -474,6 +474,14 @@ class Engine:
             return f"Renting needs the local store, which failed: {self.store_problem}"
         return None
 
+    @property
+    def rents_unsettled(self) -> int:
+        """Rents of this process whose outcome is not known yet (sent, or being checked
+        after a lost answer): what quitting now would leave for the next start."""
+        with self._lock:
+            unresolved = len(self._unresolved)
+        return unresolved + (1 if self._renting and not unresolved else 0)
+
     def renting_locked_for(self, offer: Offer, service_name: str) -> str | None:
         """Why this offer cannot be rented right now (None: it can). Reads what the
         engine last saw of every process's journal (it looks every second)."""
@@ -669,7 +677,13 @@ class Engine:
         return await self._call(self._balance())
 
     async def _balance(self, priority: Priority = Priority.USER) -> Balance:
-        balance = await self._client.balance(priority=priority)
+        try:
+            balance = await self._client.balance(priority=priority)
+        except Unauthorized as error:
+            # The key in use was refused (at start-up, say): a state the top bar and
+            # the rentals show until a key is accepted, not a failure of one request.
+            self._auth_lost(error)
+            raise
         self._server_balance = (balance, self.server_now())
         self.last_balance = balance
         self._emit(BalanceChanged(balance))

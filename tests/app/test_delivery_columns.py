@@ -16,6 +16,7 @@ async def test_delivery_columns_best_value_first_and_d_sorts(make_app, sandbox, 
     store = Store(path, "test")
     seeded = seed_history(store, sandbox, clock)
     store.close()
+    sandbox.set_stock(seeded["cheap"].id, 5)  # in stock: sold-out offers always come last
     app = make_app(store_path=path)
     async with app.run_test(size=SIZE) as pilot:
         table = await open_prices(app, pilot, "whats", "ng")

@@ -50,12 +50,18 @@ async def test_browse_rent_code_copy_cancel_history(make_app, sandbox, clock, mo
         table = app.screen.query_one(OfferTable)
         await wait_until(lambda: table.row_count > 0)
         assert all(o.iso_code == "NG" for o in table.visible_offers)
-        prices = [o.price for o in table.visible_offers]
+        # Sold-out offers come last, whatever the sort.
+        offers = table.visible_offers
+        rentable = sum(1 for o in offers if o.available)
+        assert all(o.available for o in offers[:rentable]) and rentable < len(offers)
+        prices = [o.price for o in offers[:rentable]]
         assert prices == sorted(prices)
         await pilot.press("p")
-        assert [o.price for o in table.visible_offers] == sorted(prices, reverse=True)
+        offers = table.visible_offers
+        assert [o.price for o in offers[:rentable]] == sorted(prices, reverse=True)
+        assert not any(o.available for o in offers[rentable:])
         await pilot.press("s")
-        stocks = [o.stock for o in table.visible_offers]
+        stocks = [o.stock for o in table.visible_offers[:rentable]]
         assert table.sort_column == "stock" and stocks == sorted(stocks)
 
         # Rent the cheapest offer in stock.
@@ -121,8 +127,9 @@ async def test_out_of_stock_offer_cannot_be_rented(make_app, sandbox):
         offer = table.visible_offers[0]
         sandbox.set_stock(offer.id, 0)
         await pilot.press("r")
-        await wait_until(lambda: not table.visible_offers[0].available, what="refreshed stock")
-        table.move_cursor(0)
+        sold_out = lambda: next(o for o in table.visible_offers if o.id == offer.id)  # noqa: E731
+        await wait_until(lambda: not sold_out().available, what="refreshed stock")
+        table.move_cursor(table.visible_offers.index(sold_out()))
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PricesScreen)  # no confirmation, no rent

@@ -40,7 +40,7 @@ from rentnumber_tui.masking import mask_key
 from rentnumber_tui.sandbox import Sandbox
 from tests.core.waiting import wait_until
 from tests.e2e.capture import capture
-from tests.e2e.pty import CTRL_Q, F4, Pty, program, program_env
+from tests.e2e.pty import F4, Pty, program, program_env
 from tests.e2e.vt import SEQUENCE
 from tests.timings import FAST_POLLING
 
@@ -243,7 +243,7 @@ def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
         app.wait_for(app.shows("Logged in with " + mask_key(LEAK)), "the notification")
         app.wait_for(lambda: "no API key" not in app.screen(), "the balance in the top bar")
         assert "₦1,234.50" in app.screen().splitlines()[0]
-        app.send(CTRL_Q)
+        app.quit()
     finally:
         app.finish()
     first_run = app.raw
@@ -259,7 +259,7 @@ def test_the_real_program_in_a_pty(loopback_server, sandbox, tmp_path):
     again = Pty(argv, env, SIZE)
     try:
         again.wait_for(again.shows("₦1,234.50"), "the balance after a restart")
-        again.send(CTRL_Q)
+        again.quit()
     finally:
         again.finish()
 

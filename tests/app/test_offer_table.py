@@ -127,6 +127,11 @@ def natural_key(o: Offer) -> tuple[Decimal, int, int]:
     return (o.price, -o.stock, o.id)
 
 
+def rentable_first(offers: Iterable[Offer]) -> list[Offer]:
+    """Whatever the sort, offers that cannot be rented come after all the others."""
+    return sorted(offers, key=lambda o: not o.available)
+
+
 # -- rendering ---------------------------------------------------------------------------
 
 
@@ -142,11 +147,12 @@ async def test_shows_columns_and_formats_cells() -> None:
         header, first, second = lines(table)[:3]
         # No delivery record here: no Delivered / Median columns.
         assert header.split() == ["Price", "▲", "Stock", "Provider", "Country"]
-        assert "₦450.50" in first and "sold out" in first and "🇬🇭 Ghana (GH)" in first
-        assert "₦5,000.00" in second and "120" in second and "🇳🇬 Nigeria (NG)" in second
+        # The sold-out offer is cheaper, but comes last.
+        assert "₦5,000.00" in first and "120" in first and "🇳🇬 Nigeria (NG)" in first
+        assert "₦450.50" in second and "sold out" in second and "🇬🇭 Ghana (GH)" in second
         # Price and stock are right-aligned: they end where their titles end.
-        assert first.index("₦450.50") + len("₦450.50") == header.index("▲") + 1
-        assert second.index("120") + 3 == header.index("Stock") + len("Stock")
+        assert second.index("₦450.50") + len("₦450.50") == header.index("▲") + 1
+        assert first.index("120") + 3 == header.index("Stock") + len("Stock")
         # It fits 80 columns: no horizontal scrolling needed.
         assert table.virtual_size.width <= table.scrollable_content_region.width
 
@@ -264,17 +270,18 @@ async def test_sort_by_each_column_both_ways(column: str) -> None:
         await pilot.pause()
         assert (table.sort_column, table.sort_reverse) == (column, False)
         # Ascending; ties in the natural order (cheapest, most stock, id).
-        assert ids(table.visible_offers) == ids(sorted(natural, key=key))
+        assert ids(table.visible_offers) == ids(rentable_first(sorted(natural, key=key)))
         assert "▲" in lines(table)[0]
 
         table.sort_by(column)  # same column again: toggles
         await pilot.pause()
         assert table.sort_reverse is True
-        assert ids(table.visible_offers) == ids(sorted(natural, key=key, reverse=True))
+        expected = rentable_first(sorted(natural, key=key, reverse=True))
+        assert ids(table.visible_offers) == ids(expected)
         assert "▼" in lines(table)[0]
 
         table.sort_by(column, reverse=False)
-        assert ids(table.visible_offers) == ids(sorted(natural, key=key))
+        assert ids(table.visible_offers) == ids(rentable_first(sorted(natural, key=key)))
 
 
 async def test_sort_keys_from_the_screen_and_tie_breaks() -> None:
@@ -332,10 +339,12 @@ async def test_sort_and_cursor_survive_set_offers() -> None:
 
         assert (table.sort_column, table.sort_reverse) == ("provider", True)
         assert ids(table.visible_offers) == ids(
-            sorted(
-                sorted(refreshed, key=natural_key),
-                key=lambda o: o.provider_name.casefold(),
-                reverse=True,
+            rentable_first(
+                sorted(
+                    sorted(refreshed, key=natural_key),
+                    key=lambda o: o.provider_name.casefold(),
+                    reverse=True,
+                )
             )
         )
         assert table.cursor_offer is not None
@@ -407,20 +416,20 @@ async def test_enter_posts_chosen_or_unavailable() -> None:
     app = TableApp(offers)
     async with app.run_test(size=SIZE, message_hook=collector) as pilot:
         table = app.query_one(OfferTable)
-        table.sort_by("price", reverse=True)  # 3, 2, 1, 4
+        table.sort_by("price", reverse=True)  # 1 (the one rentable), then 3, 2, 4
         await pilot.press("end", "enter")  # id 4, price 0
-        await pilot.press("up", "enter")  # id 1: available
         await pilot.press("up", "enter", "up", "enter")  # ids 2 and 3
+        await pilot.press("up", "enter")  # id 1: available
         await pilot.pause()
         assert [m.offer.id for m in collector.of(OfferTable.Chosen)] == [1]
         assert [m.offer.id for m in collector.of(OfferTable.Unavailable)] == [4, 2, 3]
         chosen = collector.of(OfferTable.Chosen)[0]
         assert chosen.control is table and chosen.offer_table is table
         # Unavailable rows look different: struck through and dimmed.
-        sold_out_row = table.render_line(2)  # id 2, the cursor is on row 0 now
+        sold_out_row = table.render_line(3)  # id 2, the cursor is on row 0 now
         assert any(s.style and s.style.strike for s in sold_out_row)
         assert "sold out" in sold_out_row.text
-        assert not any(s.style and s.style.strike for s in table.render_line(3))
+        assert not any(s.style and s.style.strike for s in table.render_line(1))
 
 
 async def test_keyboard_navigation_and_cursor_messages() -> None:
@@ -503,7 +512,7 @@ async def test_every_builtin_theme_renders_distinct_cursor_and_unavailable_rows(
         for theme in sorted(app.available_themes):
             app.theme = theme
             await pilot.pause()
-            cursor, sold_out, normal = (table.render_line(y) for y in (1, 2, 3))
+            cursor, normal, sold_out = (table.render_line(y) for y in (1, 2, 3))
             cursor_style = next(iter(cursor)).style
             sold_out_style = next(iter(sold_out)).style
             normal_style = next(iter(normal)).style
@@ -541,7 +550,9 @@ async def test_large_lists_are_indexed_in_a_worker_and_newest_wins() -> None:
         assert not table.is_loading_offers
         assert table.row_count == 200
         assert ids(table.visible_offers) == ids(
-            sorted(sorted(second, key=natural_key), key=lambda o: o.stock, reverse=True)
+            rentable_first(
+                sorted(sorted(second, key=natural_key), key=lambda o: o.stock, reverse=True)
+            )
         )
 
 

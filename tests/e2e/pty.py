@@ -149,6 +149,14 @@ class Pty:
         self.close_terminal()
         return self.finish()
 
+    def quit(self) -> None:
+        """Ctrl+Q; and Ctrl+Q again when the program asks first (rentals waiting)."""
+        self.send(CTRL_Q)
+        asks = self.shows("Quit rentnumber-tui?")
+        self.wait_for(lambda: self.process.poll() is not None or asks(), "the program to quit")
+        if self.process.poll() is None:
+            self.send(CTRL_Q)
+
     def close_terminal(self) -> None:
         if self.fd is not None:
             os.close(self.fd)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rentnumber_tui.sandbox import DEMO_API_KEY, ManualClock, Sandbox, SandboxConfig
-from tests.e2e.pty import CTRL_Q, ESCAPE, F2
+from tests.e2e.pty import ESCAPE, F2
 from tests.e2e.tui import confirm_rent, open_store, open_whatsapp_nigeria, start, store_path
 
 START = Decimal("25000.00")
@@ -107,7 +107,7 @@ def test_sigkill_with_rentals_active_and_a_rent_in_flight(sandbox, server, home)
         sandbox.deliver_sms(b.rental_id, code="135791")
         app.wait_for(app.shows("code 135791"), "B's code after the restart")
         assert "code 246810" in app.screen()
-        app.send(CTRL_Q)
+        app.quit()
         assert app.finish() == 0
     finally:
         if app.process.poll() is None:
@@ -160,7 +160,7 @@ def test_sighup_leaves_the_journal_consistent(sandbox, server, home):
     try:
         app.send(F2)
         app.wait_for(app.shows(first.phone, second.phone), "both rentals after the hang-up")
-        app.send(CTRL_Q)
+        app.quit()
         assert app.finish() == 0
     finally:
         if app.process.poll() is None:

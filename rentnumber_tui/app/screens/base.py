@@ -9,12 +9,12 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app import events
 from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.widgets.filter_list import FilterList
+from rentnumber_tui.app.widgets.footer import AppFooter
 from rentnumber_tui.app.widgets.rentals_bar import RentalsBar
 from rentnumber_tui.app.widgets.topbar import TopBar
 from rentnumber_tui.core import events as core
@@ -32,7 +32,7 @@ class AppScreen(AppNode, Screen[None]):
         yield from self.compose_body()
         if self.SHOW_RENTALS_BAR:
             yield RentalsBar(id="rentals-bar")
-        yield Footer()
+        yield AppFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from textual import on, work
@@ -10,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from rentnumber_tui.api.errors import ApiError, InsufficientBalance, OutOfStock
@@ -34,6 +36,15 @@ def _row(label: str, value: str, style: str = "") -> Content:
     return Content.assemble((f"{label:<16}", "$text-muted"), (value, style))
 
 
+#: Seconds after the dialog opens in which Enter is taken for the key repeat (or the
+#: double press) of the Enter that opened it, not for "rent": renting takes a fresh press.
+ENTER_GUARD = 0.5
+#: The spinner's frames and how often it turns while the rent is in flight.
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPIN_EVERY = 0.1
+RENTING = "Renting… {elapsed} s (this dialog stays until the answer is known)"
+
+
 def _server_says(error: ApiError) -> str:
     return safe_text(error.server_text or error.message, max_length=300)
 
@@ -46,11 +57,20 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
 
     BINDINGS = [
         Binding(
-            "enter,y",
+            "y",
             "confirm",
             "Rent",
             id="confirm-rent",
             tooltip="Rent it (the price is debited)",
+        ),
+        # Before the focused button sees it: Enter is first checked for a key repeat.
+        Binding(
+            "enter",
+            "enter",
+            "Rent (or the button in focus)",
+            show=False,
+            priority=True,
+            tooltip="Rent it, or press the button in focus",
         ),
         Binding("escape,n", "close", "Cancel", id="cancel-rent", tooltip="Do not rent; go back"),
     ]
@@ -73,6 +93,9 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         #: Outcomes settled while this dialog was open (one may come before the dialog
         #: learns which purchase it waits for).
         self._settled: dict[int, core.PurchaseUpdate] = {}
+        self._opened_at = time.monotonic()
+        self._started_at = 0.0
+        self._spinner: Timer | None = None
 
     def compose(self) -> ComposeResult:
         offer = self.offer
@@ -98,8 +121,12 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
 
     @on(Button.Pressed, "#do-rent")
     def _rent_pressed(self) -> None:
-        if self.check_action("confirm", ()):
+        # The button in focus also takes Enter while the dialog is still being set up.
+        if not self._just_opened() and self.check_action("confirm", ()):
             self.action_confirm()
+
+    def _just_opened(self) -> bool:
+        return time.monotonic() - self._opened_at < ENTER_GUARD
 
     @on(Button.Pressed, "#go-back")
     def _back_pressed(self) -> None:
@@ -107,11 +134,18 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
             self.action_close()
 
     def _buttons(self) -> None:
-        self.query_one("#do-rent", Button).disabled = self.busy or self.finished
-        self.query_one("#go-back", Button).disabled = self.busy
+        rent = self.query_one("#do-rent", Button)
+        rent.disabled = self.busy
+        # Nothing more to try: no dead "Try again" button, only the way back.
+        rent.display = not self.finished
+        back = self.query_one("#go-back", Button)
+        back.disabled = self.busy
+        if self.finished:
+            back.focus()
 
     def on_mount(self) -> None:
         engine = self.app.engine
+        self._opened_at = time.monotonic()
         self.follow_engine(core.PurchaseUpdate)
         if self.note:
             self._say(safe_text(self.note, max_length=400))
@@ -159,7 +193,7 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
                 "bold" if after >= 0 else "bold $error",
             )
         )
-        if after < 0 and not self.busy and self.offer.available:
+        if after < 0 and not (self.busy or self.finished) and self.offer.available:
             self._say(
                 f"Not enough balance: this costs {format_money(self.offer.price)}.", error=True
             )
@@ -177,6 +211,18 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def action_enter(self) -> None:
+        """Enter: the button in focus (rent, unless Back has focus), unless it comes so
+        soon after the dialog opened that it is the opening Enter repeated (held down,
+        or pressed twice on the offer)."""
+        if self._just_opened():
+            return
+        back = self.query_one("#go-back", Button)
+        if self.focused is back:
+            self.action_close()
+        elif self.check_action("confirm", ()):
+            self.action_confirm()
+
     def action_confirm(self) -> None:
         if not self.offer.available:
             self._refuse_unavailable()
@@ -189,10 +235,24 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
             )
             return
         self.busy = True
-        self._say("Renting… (this dialog stays until the answer is known)")
+        self._started_at = time.monotonic()
+        self._spin()
+        self._spinner = self.set_interval(SPIN_EVERY, self._spin)
+        self.query_one("#confirm-hint", Static).update(Content("Waiting for the server's answer…"))
         self._buttons()
         self.refresh_bindings()
         self.rent()
+
+    def _spin(self) -> None:
+        """The rent is in flight: a turning mark and the seconds waited so far."""
+        elapsed = time.monotonic() - self._started_at
+        frame = SPINNER[int(elapsed / SPIN_EVERY) % len(SPINNER)]
+        self._say(f"{frame} " + RENTING.format(elapsed=int(elapsed)))
+
+    def _stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
 
     @work(exclusive=True, group="rent", exit_on_error=False)
     async def rent(self) -> None:
@@ -207,12 +267,14 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
             self._wait_for(unknown)
         except InsufficientBalance as error:
             self._fail(f"Not enough balance. The server says: {_server_says(error)}")
+            self.fetch_balance()  # the balance shown was stale: show the server's
         except OutOfStock as error:
             self._fail(f"Out of stock. The server says: {_server_says(error)}")
         except ApiError as error:
             self._fail(safe_text(error.message, max_length=500), retry=error.transient)
         else:
             self.busy = False
+            self._stop_spinner()
             self.dismiss(rental)
 
     def _wait_for(self, unknown: RentStillUnknown) -> None:
@@ -253,6 +315,7 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
             self._fail(safe_text(update.message, max_length=700))
 
     def _fail(self, text: str, *, retry: bool = False) -> None:
+        self._stop_spinner()
         self.busy = False
         self.finished = not retry
         self._say(text, error=True)
@@ -338,3 +401,56 @@ class ConfirmCancelScreen(AppNode, ModalScreen[bool]):
 
     def action_close(self) -> None:
         self.dismiss(False)
+
+
+class ConfirmQuitScreen(ModalScreen[bool]):
+    """Quitting with rentals waiting or a rent in flight: say that they go on on the
+    server (and what the next start does), so no one quits thinking they stop."""
+
+    BINDINGS = [
+        # Ctrl+Q itself is the App's (it quits when this dialog is open).
+        Binding("y,enter", "quit", "Quit", id="confirm-quit", priority=True),
+        Binding("escape,n", "stay", "Stay", id="stay", tooltip="Do not quit"),
+    ]
+
+    def __init__(self, waiting: int, unsettled: int) -> None:
+        super().__init__(classes="dialog-screen")
+        self.waiting = waiting
+        self.unsettled = unsettled
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-quit"):
+            yield Static(Content("Quit rentnumber-tui?"), classes="dialog-title")
+            yield Static(Content(quit_consequence(self.waiting, self.unsettled)))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Quit", id="do-quit", variant="warning")
+                yield Button("Stay", id="stay")
+            yield Static(
+                Content("Ctrl+Q, Enter or y: quit · Esc or n: stay"), classes="dialog-hint"
+            )
+
+    @on(Button.Pressed, "#do-quit")
+    def action_quit(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#stay")
+    def action_stay(self) -> None:
+        self.dismiss(False)
+
+
+def quit_consequence(waiting: int, unsettled: int) -> str:
+    """What goes on after quitting, in words."""
+    parts: list[str] = []
+    if unsettled:
+        rents = "A rent is" if unsettled == 1 else f"{unsettled} rents are"
+        parts.append(
+            f"{rents} still waiting for the server's answer; the next start checks the "
+            "account and shows what was bought."
+        )
+    if waiting:
+        rentals = "1 rental is" if waiting == 1 else f"{waiting} rentals are"
+        parts.append(
+            f"{rentals} still waiting for an SMS. Rentals keep running on the server: "
+            "the next start follows them again (so does `rentnumber-tui wait ID`)."
+        )
+    return " ".join(parts)

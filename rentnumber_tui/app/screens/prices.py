@@ -12,8 +12,11 @@ from textual.widgets import Input, Static
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.api.models import Country, Offer, PriceList, Rows, Service
+from rentnumber_tui.app import events
 from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.core import events as core
+from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.picks import Pick
 from rentnumber_tui.core.text import safe_text
 
@@ -95,7 +98,18 @@ class PricesScreen(RetryingScreen):
 
     def on_mount(self) -> None:
         self.query_one("#offer-filter", Input).display = False
+        self.follow_engine(core.BalanceChanged)
+        self._show_balance()
         self.load()
+
+    def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
+        self._show_balance()
+        if self.price_list is not None:
+            self._show_count()
+
+    def _show_balance(self) -> None:
+        balance = self.app.engine.status().balance
+        self.query_one(OfferTable).set_balance(balance.amount if balance else None)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -142,6 +156,11 @@ class PricesScreen(RetryingScreen):
             text += f" · {shown} match the filter"
         if table.sort_column == "value":
             text += " · best value first (price per delivered SMS)"
+        dear = table.unaffordable()
+        if dear:
+            balance = self.app.engine.status().balance
+            left = f" ({format_money(balance.amount, balance.currency)})" if balance else ""
+            text += f" · {dear} dimmed: dearer than your balance{left}"
         note = offers.note if isinstance(offers, Rows) else None
         if note:
             text += f" · {safe_text(note, max_length=200)}"

@@ -3,6 +3,7 @@ full — its code large, the SMS, copy keys and cancel."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from textual import on, work
@@ -15,7 +16,13 @@ from textual.widgets.option_list import Option
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app import events
-from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
+from rentnumber_tui.app.format import (
+    fit_cells,
+    origin_mark,
+    rental_country,
+    rental_time_left,
+    status_label,
+)
 from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
@@ -26,7 +33,33 @@ from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
 
-def rental_option(rental: TrackedRental, now: datetime, paused: bool = False) -> Option:
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Cell widths of a rental's row (country 0: no country column)."""
+
+    service: int
+    country: int
+    phone: int
+    state: int
+    time: int
+
+
+#: By the screen's width: (at least this many columns, the row's widths). A row never
+#: wraps: at 60 columns the country goes, at 80 every column is narrower.
+COLUMNS = (
+    (100, Columns(16, 14, 20, 18, 8)),
+    (76, Columns(14, 12, 16, 16, 7)),
+    (0, Columns(12, 0, 15, 15, 6)),
+)
+
+
+def columns_for(width: int) -> Columns:
+    return next(columns for least, columns in COLUMNS if width >= least)
+
+
+def rental_option(
+    rental: TrackedRental, now: datetime, paused: bool = False, columns: Columns = COLUMNS[0][1]
+) -> Option:
     """`paused`: following is paused (the key was refused) — said on every rental that
     still waits, until a key is accepted."""
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=16)
@@ -38,11 +71,13 @@ def rental_option(rental: TrackedRental, now: datetime, paused: bool = False) ->
     else:
         state = (status_label(rental.status), "$text-muted")
     mark = origin_mark(rental)
+    country = f"{fit_cells(rental_country(rental), columns.country)} " if columns.country else ""
     prompt = Content.assemble(
-        (f"{fit_cells(service, 16)} ", "bold"),
-        f"{fit_cells(phone, 20)} ",
-        (fit_cells(state[0], 18), state[1]),
-        f" {rental_time_left(rental, now):>8}",
+        (f"{fit_cells(service, columns.service)} ", "bold"),
+        country,
+        f"{fit_cells(phone, columns.phone)} ",
+        (fit_cells(state[0], columns.state), state[1]),
+        f" {rental_time_left(rental, now):>{columns.time}}",
         (f"  {mark}", "italic $warning") if mark else "",
     )
     return Option(prompt, id=str(rental.rental_id))
@@ -107,6 +142,11 @@ class RentalsScreen(AppScreen):
     def __init__(self, select: int | None = None) -> None:
         super().__init__()
         self._select = select
+        self._columns = COLUMNS[0][1]
+
+    def on_resize(self) -> None:
+        if columns_for(self.size.width) != self._columns:
+            self.redraw()
 
     def compose_body(self) -> ComposeResult:
         # Kept as attributes rather than queried: the once-a-second tick and the rentals
@@ -156,16 +196,23 @@ class RentalsScreen(AppScreen):
             return None
         return self.app.engine.rental(int(option.id))
 
+    def _rentals(self) -> list[TrackedRental]:
+        """Those still running first (in the engine's order), the ended ones below: an
+        ended rental never takes the top row or the selection from a live one."""
+        return sorted(self.app.engine.rentals(), key=lambda rental: rental.is_final)
+
     def redraw(self) -> None:
         engine = self.app.engine
-        rentals = engine.rentals()
+        rentals = self._rentals()
         now = engine.server_now()
         listing = self._listing
         keep = self._select
         if keep is None and listing.highlighted_option is not None:
             keep = int(listing.highlighted_option.id or 0)
         paused = engine.status().key_refused is not None
-        listing.set_options(rental_option(rental, now, paused) for rental in rentals)
+        columns = columns_for(self.size.width)
+        self._columns = columns
+        listing.set_options(rental_option(rental, now, paused, columns) for rental in rentals)
         ids = [rental.rental_id for rental in rentals]
         if ids:
             listing.highlighted = ids.index(keep) if keep in ids else 0
@@ -183,9 +230,9 @@ class RentalsScreen(AppScreen):
         now = engine.server_now()
         listing = self._listing
         paused = engine.status().key_refused is not None
-        for index, rental in enumerate(engine.rentals()):
+        for index, rental in enumerate(self._rentals()):
             if index < listing.option_count and not rental.is_final:
-                prompt = rental_option(rental, now, paused).prompt
+                prompt = rental_option(rental, now, paused, self._columns).prompt
                 listing.replace_option_prompt_at_index(index, prompt)
         self._detail.update_countdown(now)
 
@@ -290,8 +337,5 @@ class RentalsScreen(AppScreen):
         if result.refunded:
             text = f"Cancelled; {format_money(result.amount)} refunded."
         else:
-            text = (
-                f"Cancelled without a refund ({status_label(result.status)}): an SMS had "
-                "arrived. Its code is kept here."
-            )
+            text = "Cancelled without a refund: an SMS had arrived. Its code is kept here."
         self.notify(text, title="Rental cancelled", markup=False)

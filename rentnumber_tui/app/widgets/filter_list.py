@@ -46,17 +46,40 @@ class _Options(OptionList):
 
     async def _on_key(self, event: events.Key) -> None:
         parent = self.parent  # its own list's filter, not the screen's first one
+        if isinstance(parent, FilterList) and event.key == "escape" and parent.input.value:
+            event.stop()
+            parent.input.value = ""  # Esc clears the filter first, as in the box
+            return
         if (
             isinstance(parent, FilterList)
             and event.is_printable
             and event.character
             and event.key not in self.keys
+            and event.key != "question_mark"  # the help, as everywhere
         ):
             event.stop()
             event.prevent_default()
             box = parent.input
             box.focus()
             box.insert_text_at_cursor(event.character)
+            return
+        await super()._on_key(event)
+
+
+class _FilterInput(Input):
+    """The filter box. `?` opens the help (no service or country name holds one), and
+    Esc first clears what was typed; only an empty box lets Esc go back."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "question_mark":
+            event.stop()
+            event.prevent_default()
+            await self.app.run_action("app.help")
+            return
+        if event.key == "escape" and self.value:
+            event.stop()
+            event.prevent_default()
+            self.value = ""
             return
         await super()._on_key(event)
 
@@ -90,7 +113,7 @@ class FilterList(Vertical):
         self._shown: list[FilterItem] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self._placeholder, classes="filter-input")
+        yield _FilterInput(placeholder=self._placeholder, classes="filter-input")
         yield _Options(self._list_keys)
         yield Static(classes="filter-summary")
 

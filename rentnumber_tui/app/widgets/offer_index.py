@@ -220,7 +220,8 @@ class OfferIndex:
             map(haystack_of.__getitem__, zip(provider_keys, self._country_of, strict=True))
         )
 
-        # Natural order: price ascending, then stock descending, then id. Three stable
+        # Natural order: price ascending, then stock descending, then id, and the offers
+        # that cannot be rented (sold out, no valid price) after all the others. Stable
         # sorts over plain key lists (cheaper than building n tuples).
         pause()
         order = sorted(range(n), key=ids.__getitem__)
@@ -229,6 +230,8 @@ class OfferIndex:
         pause()
         order.sort(key=prices.__getitem__)
         pause()
+        self._unavailable: list[bool] = [not o.available for o in offers]
+        order.sort(key=self._unavailable.__getitem__)
         self._orders: dict[tuple[str, bool], list[int]] = {("price", False): order}
         self._cells: dict[int, Cells] = {}
 
@@ -253,6 +256,8 @@ class OfferIndex:
                 order = sorted(natural, key=self._prices.__getitem__, reverse=True)
             else:
                 order = sorted(natural, key=self._keys[column].__getitem__, reverse=reverse)
+            # Whatever the order, what cannot be rented comes last.
+            order.sort(key=self._unavailable.__getitem__)
             self._orders[cache_key] = order
         return order
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -200,6 +201,7 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         "offer-table--cursor",
         "offer-table--hover",
         "offer-table--unavailable",
+        "offer-table--unaffordable",
         "offer-table--empty",
     }
     """
@@ -210,6 +212,7 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
     | `offer-table--cursor` | The cursor row. |
     | `offer-table--hover` | The row under the mouse. |
     | `offer-table--unavailable` | Offers that cannot be rented (no stock, no price). |
+    | `offer-table--unaffordable` | Offers dearer than the balance (`set_balance`). |
     | `offer-table--empty` | The "No offers" line. |
     """
 
@@ -257,6 +260,12 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         & > .offer-table--unavailable {
             color: $text-muted;
             text-style: strike;
+        }
+        & > .offer-table--unaffordable {
+            color: $text-muted;
+        }
+        &:ansi > .offer-table--unaffordable {
+            text-style: dim;
         }
         & > .offer-table--empty {
             color: $text-muted;
@@ -320,7 +329,9 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
         self._layout: _Layout | None = None
         self._layout_width = -1
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        self._styles: dict[tuple[bool, bool, bool], Style] = {}
+        self._styles: dict[tuple[bool, bool, bool, bool], Style] = {}
+        #: The wallet's balance: dearer offers are dimmed (None: not known, none are).
+        self._balance: Decimal | None = None
         self._loading_generation = 0
         if offers:
             self._index = OfferIndex(offers, flags, currency)
@@ -681,13 +692,29 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------------------
 
-    def _row_style(self, available: bool, cursor: bool, hover: bool) -> Style:
-        key = (available, cursor, hover)
+    def set_balance(self, balance: Decimal | None) -> None:
+        """Dim the offers dearer than `balance` (they can be chosen: the confirmation
+        says why they cannot be rented)."""
+        if balance != self._balance:
+            self._balance = balance
+            self.refresh()
+
+    def unaffordable(self) -> int:
+        """How many offers in stock cost more than the balance."""
+        balance = self._balance
+        if balance is None:
+            return 0
+        return sum(1 for o in self._index.offers if o.available and o.price > balance)
+
+    def _row_style(self, available: bool, cursor: bool, hover: bool, dear: bool) -> Style:
+        key = (available, cursor, hover, dear)
         style = self._styles.get(key)
         if style is None:
             style = self.rich_style
             if not available:
                 style += self.get_component_rich_style("offer-table--unavailable")
+            elif dear:
+                style += self.get_component_rich_style("offer-table--unaffordable")
             if hover:
                 hover_style = self.get_component_rich_style("offer-table--hover")
                 style += Style(bgcolor=hover_style.bgcolor)
@@ -711,8 +738,10 @@ class OfferTable(ReportsWorkerFailures, ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         index = self._order[row]
         cells = self._index.cells(index)
+        balance = self._balance
+        dear = balance is not None and self._index.offers[index].price > balance
         style = self._row_style(
-            cells.available, row == self._cursor, row == self._hover and row != self._cursor
+            cells.available, row == self._cursor, row == self._hover and row != self._cursor, dear
         )
         key = (index, style, layout, scroll_x, width)
         strip = self._strips.get(key)

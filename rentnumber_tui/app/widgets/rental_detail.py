@@ -69,7 +69,10 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
         title.update(Content(rental_title(rental)))
         self.query_one("#detail-number", Static).update(
             Content.assemble(
-                ("Number  ", "$text-muted"), (safe_text(rental.phone, max_length=64), "bold")
+                ("Number  ", "$text-muted"),
+                (safe_text(rental.phone, max_length=64), "bold"),
+                ("   Cost  ", "$text-muted"),
+                format_money(rental.cost),
             )
         )
         self.update_countdown(now)
@@ -111,13 +114,16 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
         rental = self.rental
         if rental is None or self._pending is not None:
             return
+        # Ended, the status says it all: no "Time left  cancelled".
+        left = (
+            ()
+            if rental.is_final
+            else (("   Time left  ", "$text-muted"), rental_time_left(rental, now))
+        )
         self.query_one("#detail-status", Static).update(
             Content.assemble(
                 ("Status  ", "$text-muted"),
                 (status_label(rental.status), "bold"),
-                ("   Time left  ", "$text-muted"),
-                rental_time_left(rental, now),
-                ("   Cost  ", "$text-muted"),
-                format_money(rental.cost),
+                *left,
             )
         )

@@ -14,7 +14,8 @@ from rentnumber_tui.core import events as core
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
 
-#: Lines shown at most; the rest are counted.
+#: Rentals shown at most; the rest are counted on one more line (the bar's height,
+#: in styles.tcss, leaves room for it).
 MAX_LINES = 3
 
 
@@ -41,7 +42,9 @@ class RentalsBar(AppNode, Static):
 
     def redraw(self) -> None:
         engine = self.app.engine
-        rentals: list[TrackedRental] = [r for r in engine.rentals() if not r.is_final]
+        running: list[TrackedRental] = [r for r in engine.rentals() if not r.is_final]
+        # A code is what the bar is for: those with one come first, never among the hidden.
+        rentals = sorted(running, key=lambda rental: not rental.code)
         self.display = bool(rentals)
         if not rentals:
             return
@@ -50,7 +53,9 @@ class RentalsBar(AppNode, Static):
         lines = [_line(rental, now, paused) for rental in rentals[:MAX_LINES]]
         more = len(rentals) - MAX_LINES
         if more > 0:
-            lines.append(Content.assemble((f"  … and {more} more (F2)", "$text-muted")))
+            coded = sum(1 for rental in rentals[MAX_LINES:] if rental.code)
+            with_code = f", {coded} with a code" if coded else ""
+            lines.append(Content.assemble((f"  … and {more} more{with_code} (F2)", "$text-muted")))
         self.update(Content("\n").join(lines))
 
 

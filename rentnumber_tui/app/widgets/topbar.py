@@ -38,6 +38,9 @@ class TopBar(AppNode, Horizontal):
         self._connection = Static(id="topbar-connection")
         self._budget = Static(id="topbar-budget")
         yield Static(Content(self._title), id="topbar-title")
+        if self.app.options.demo:
+            # Never mistaken for the real account: no real money moves here.
+            yield Static(Content("DEMO"), id="topbar-demo")
         yield self._insecure
         yield self._balance
         yield self._connection

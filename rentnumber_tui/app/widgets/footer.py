@@ -1,0 +1,133 @@
+"""The footer: the keys that matter on this screen first, only whole ones that fit.
+
+Textual's footer lays every key out and lets the line run off the edge: at 120 columns
+"F3 History" was cut, at 80 a word was cut in half, and F6 never showed even while
+the top bar said "no API key". This one measures each key, drops whole keys from the
+end when they do not fit (keeping F1 Help, which lists the rest), and shows F6 while
+there is no usable key."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from rentnumber_tui.app import events as app_events
+from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.core import events as core
+
+#: Below this width the keys are drawn compact (no padding around the key).
+COMPACT_BELOW = 100
+#: The binding kept when keys must go: it lists every other one.
+HELP = "help"
+#: Shown (first of the App's) while no key is set or the key was refused.
+LOGIN = "login"
+QUIT = "quit"
+
+
+class AppFooter(AppNode, Footer):
+    def __init__(self) -> None:
+        super().__init__(show_command_palette=True)
+        self._width = 0
+
+    def on_mount(self) -> None:
+        self.follow_engine(core.KeyChanged, core.AuthLost, core.EngineReady)
+
+    def on_engine_key_changed(self, message: app_events.KeyChanged) -> None:
+        self._keys_changed()
+
+    def on_engine_auth_lost(self, message: app_events.AuthLost) -> None:
+        self._keys_changed()
+
+    def on_engine_ready(self, message: app_events.Ready) -> None:
+        self._keys_changed()
+
+    def _keys_changed(self) -> None:
+        if self.is_attached:
+            self.call_after_refresh(self.recompose)
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = event.size.width
+        if width != self._width:
+            self._width = width
+            self.compact = width < COMPACT_BELOW
+            self.call_after_refresh(self.recompose)
+
+    def _needs_login(self) -> bool:
+        status = self.app.engine.status()
+        return self.app.engine.ready and (not status.has_key or bool(status.key_refused))
+
+    def _chosen(self) -> list[tuple[Binding, bool, str]]:
+        """One entry per action: F6 while it is needed, the screen's, the App's."""
+        app = self.app
+        login = self._needs_login()
+        screen_keys: list[tuple[Binding, bool, str]] = []
+        app_keys: list[tuple[Binding, bool, str]] = []
+        seen: set[str] = set()
+        for namespace, binding, enabled, tooltip in self.screen.active_bindings.values():
+            wanted = binding.show or (login and binding.id == LOGIN)
+            if not wanted or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            entry = (binding, enabled, tooltip)
+            (app_keys if namespace is app else screen_keys).append(entry)
+        # Without a usable key nothing works: F6 before everything. Quit goes last.
+        login_keys = [e for e in app_keys if e[0].id == LOGIN]
+        app_keys = [e for e in app_keys if e[0].id != LOGIN]
+        app_keys.sort(key=lambda e: e[0].id == QUIT)
+        return login_keys + screen_keys + app_keys
+
+    def _width_of(self, binding: Binding) -> int:
+        key = cell_len(self.app.get_key_display(binding))
+        description = cell_len(binding.description)
+        # FooterKey's padding (see its CSS), plus the compact footer's margin.
+        return key + description + (2 if self.compact else 3)
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        app = self.app
+        palette = None
+        if self.show_command_palette and app.ENABLE_COMMAND_PALETTE:
+            palette = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+        room = self.size.width or app.size.width
+        if palette is not None:
+            room -= self._width_of(palette.binding) + 2  # its border and padding
+        chosen = self._chosen()
+        fitted: list[tuple[Binding, bool, str]] = []
+        used = 0
+        for entry in chosen:
+            width = self._width_of(entry[0])
+            if used + width > room:
+                break
+            fitted.append(entry)
+            used += width
+        if len(fitted) < len(chosen) and not any(b.id == HELP for b, _, _ in fitted):
+            keep = next((e for e in chosen if e[0].id == HELP), None)
+            if keep is not None:
+                while fitted and used + self._width_of(keep[0]) > room:
+                    used -= self._width_of(fitted.pop()[0])
+                fitted.append(keep)
+        self.styles.grid_size_columns = len(fitted)
+        for binding, enabled, tooltip in fitted:
+            yield FooterKey(
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None:
+            yield FooterKey(
+                palette.binding.key,
+                app.get_key_display(palette.binding),
+                palette.binding.description,
+                palette.binding.action,
+                classes="-command-palette",
+                disabled=not palette.enabled,
+                tooltip=palette.binding.tooltip or palette.binding.description,
+            )

@@ -1,0 +1,370 @@
+"""Text is readable in every theme the app offers: the colours a cell is drawn with,
+as the compositor resolved them (CSS, theme variables and the styles spans carry in
+`Content` such as `$success` or `$text-muted`), have a WCAG contrast ratio of at least
+4.5:1 — body text, the top bar, the footer, dialogs, and the codes (the large `Digits`
+and the code in the rentals bar and list).
+
+What is held to a lower bar, and why:
+- text in a disabled widget (a button that cannot be pressed): 3:1, WCAG's bar for
+  large text; WCAG asks nothing of inactive controls, but it should still be legible;
+- what shows through behind a modal dialog (the screen below, dimmed on purpose to say
+  it is inactive) and line drawing (borders, scrollbars, separators): not checked.
+  The box-drawing strokes of the large code (`Digits`) *are* the code, and are checked.
+
+ANSI themes draw with the terminal's own palette: their cells are measured with the
+palette Textual assumes when it has to convert (`App.ansi_theme`: Monokai for a dark
+theme, Alabaster for a light one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
+from rich.segment import Segment
+from rich.terminal_theme import TerminalTheme
+from textual._context import visible_screen_stack
+from textual.constants import DIM_FACTOR
+from textual.errors import NoWidget
+from textual.geometry import Offset
+from textual.screen import ModalScreen, Screen
+from textual.scrollbar import ScrollBar, ScrollBarCorner
+from textual.widget import Widget
+from textual.widgets import DataTable, Digits, Input, OptionList
+from textual.widgets._toast import Toast
+
+from rentnumber_tui.app.app import RentNumberApp
+from rentnumber_tui.app.options import AppOptions
+from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
+from rentnumber_tui.app.screens.countries import CountriesScreen
+from rentnumber_tui.app.screens.help import HelpScreen
+from rentnumber_tui.app.screens.history import HistoryScreen
+from rentnumber_tui.app.screens.login import LoginScreen
+from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.app.widgets.filter_list import FilterList
+from rentnumber_tui.sandbox import Sandbox
+from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer
+from tests.core.waiting import wait_until
+
+SIZE = (120, 40)
+#: WCAG 2 AA: normal text.
+TEXT = 4.5
+#: WCAG 2 AA: large text; here only for text in disabled widgets.
+DISABLED = 3.0
+
+
+# -- WCAG contrast ------------------------------------------------------------------------
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: tuple[int, int, int], two: tuple[int, int, int]) -> float:
+    a, b = sorted((luminance(one), luminance(two)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def test_contrast_matches_the_wcag_figures() -> None:
+    assert contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert contrast((255, 255, 255), (255, 255, 255)) == pytest.approx(1.0)
+    # #767676 on white is the classic just-passing grey (4.54:1).
+    assert contrast((0x76, 0x76, 0x76), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)
+
+
+# -- what is on screen --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A run of text drawn in one style, where it is and how readable it is."""
+
+    screen: str
+    widget: str
+    text: str
+    ratio: float
+    needed: float
+    colours: str
+    #: The ANSI number of the text colour, when it is one of the 16 (or 256).
+    ansi: int | None = None
+
+
+def _is_line_drawing(char: str) -> bool:
+    return "\u2500" <= char <= "\u259f" or char in "▕▏"
+
+
+def _rgb(
+    color: RichColor | None,
+    palette: TerminalTheme,
+    *,
+    foreground: bool,
+    downgrade: ColorSystem | None = None,
+) -> tuple[int, int, int]:
+    if color is None:
+        color = RichColor.default()
+    if downgrade is not None:
+        color = color.downgrade(downgrade)
+    triplet = color.get_truecolor(palette, foreground=foreground)
+    return (triplet.red, triplet.green, triplet.blue)
+
+
+def _colours(
+    segment: Segment, palette: TerminalTheme, downgrade: ColorSystem | None = None
+) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The foreground and background a terminal would show for `segment` (with
+    `downgrade`: once Rich has rounded its colours to that many)."""
+    style = segment.style
+    fg = _rgb(style.color if style else None, palette, foreground=True, downgrade=downgrade)
+    bg = _rgb(style.bgcolor if style else None, palette, foreground=False, downgrade=downgrade)
+    if style is not None and style.reverse:
+        fg, bg = bg, fg
+    if style is not None and style.dim:
+        # As Textual draws dim text when it converts ANSI colours (`dim_color`).
+        fg = (
+            round(bg[0] + (fg[0] - bg[0]) * DIM_FACTOR),
+            round(bg[1] + (fg[1] - bg[1]) * DIM_FACTOR),
+            round(bg[2] + (fg[2] - bg[2]) * DIM_FACTOR),
+        )
+    return fg, bg
+
+
+def _describe(widget: Widget) -> str:
+    names = [type(widget).__name__ + (f"#{widget.id}" if widget.id else "")]
+    for node in widget.ancestors:
+        if isinstance(node, Screen):
+            break
+        if isinstance(node, Widget) and node.id:
+            names.append(f"#{node.id}")
+            break
+    return " in ".join(names)
+
+
+def _needed(widget: Widget) -> float | None:
+    """The ratio text in `widget` needs; None: not text (scrollbars)."""
+    if isinstance(widget, (ScrollBar, ScrollBarCorner)):
+        return None
+    if widget.disabled or any(isinstance(a, Widget) and a.disabled for a in widget.ancestors):
+        return DISABLED
+    return TEXT
+
+
+def hide_text_cursors(app: RentNumberApp) -> None:
+    """No blinking text cursor: whether its cell is drawn would depend on the moment
+    (and it is a block of its own colours, not text)."""
+    for screen in app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False
+            box._cursor_visible = False
+
+
+def forget_rendered_options(app: RentNumberApp) -> None:
+    """An option list keeps each option drawn, keyed by the option and its CSS style:
+    in two ANSI themes that style is the same (`ansi_default`), so after a switch it
+    would show the colours of the theme it was first drawn in. Measure a fresh draw."""
+    for screen in app.screen_stack:
+        for options in screen.query(OptionList):
+            options._clear_caches()
+            options.refresh()
+
+
+def cells_on_screen(app: RentNumberApp, downgrade: ColorSystem | None = None) -> Iterator[Cell]:
+    """Every run of visible text on the current screen, with its contrast ratio (with
+    `downgrade`: as a terminal of that many colours shows it)."""
+    screen = app.screen
+    palette = app.ansi_theme
+    visible_screen_stack.set(app._background_screens)
+    strips = screen._compositor.render_strips()
+    for y, strip in enumerate(strips):
+        x = 0
+        for segment in strip:
+            text = segment.text
+            width = segment.cell_length
+            start = x
+            x += width
+            if segment.control or not text.strip():
+                continue
+            offset = start + (len(text) - len(text.lstrip()))
+            try:
+                widget, _ = screen.get_widget_at(offset, y)
+            except NoWidget:
+                continue
+            if widget is screen:
+                # Only what shows through from the screen below a dialog has no widget
+                # of its own here; it is dimmed on purpose.
+                assert isinstance(screen, ModalScreen), (y, text)
+                continue
+            needed = _needed(widget)
+            if needed is None:
+                continue
+            if not widget.content_region.contains_point(Offset(offset, y)):
+                continue  # a border or padding: line drawing, not text
+            is_code = isinstance(widget, Digits)
+            glyphs = "".join(c for c in text if not c.isspace())
+            if not is_code and all(_is_line_drawing(c) for c in glyphs):
+                continue
+            fg, bg = _colours(segment, palette, downgrade)
+            color = segment.style.color if segment.style else None
+            if color is not None and downgrade is not None:
+                color = color.downgrade(downgrade)
+            yield Cell(
+                type(screen).__name__,
+                _describe(widget),
+                glyphs,
+                contrast(fg, bg),
+                needed,
+                "#{:02x}{:02x}{:02x} on #{:02x}{:02x}{:02x}".format(*fg, *bg),
+                color.number if color is not None else None,
+            )
+
+
+# -- the screens --------------------------------------------------------------------------
+
+
+Steps = Callable[[RentNumberApp, object, Sandbox], Awaitable[None]]
+
+
+async def _services(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+    listing = app.screen.query_one(FilterList)
+    await wait_until(lambda: bool(listing.shown) and app.engine.status().balance is not None)
+
+
+async def _countries(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await _services(app, pilot, sandbox)
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await wait_until(lambda: isinstance(app.screen, CountriesScreen))
+    await wait_until(lambda: bool(app.screen.query_one(FilterList).shown))
+
+
+async def _prices(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    await wait_until(lambda: app.engine.status().balance is not None)
+
+
+async def _confirm_rent(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    dialog = await open_confirmation(app, pilot)
+    await wait_until(lambda: dialog.balance is not None)
+
+
+async def _rental_waiting(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    await rent_cursor_offer(app, pilot)
+
+
+async def _rental_with_code(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    rental_id = await rent_cursor_offer(app, pilot)
+    sandbox.deliver_sms(rental_id, code="482913")
+    await wait_until(lambda: app.screen.query_one(Digits).value == "482913")
+
+
+async def _code_in_rentals_bar(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    """Two rentals, one with a code, seen from the services screen (the rentals bar)."""
+    await open_prices(app, pilot)
+    first = await rent_cursor_offer(app, pilot)
+    sandbox.deliver_sms(first, code="482913")
+    await wait_until(lambda: any(r.code for r in app.engine.rentals()))
+    while not isinstance(app.screen, ServicesScreen):
+        await pilot.press("escape")  # type: ignore[attr-defined]
+    await wait_until(lambda: app.screen.query_one("#rentals-bar").display)
+
+
+async def _confirm_cancel(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    await rent_cursor_offer(app, pilot)
+    await pilot.press("x")  # type: ignore[attr-defined]
+    await wait_until(lambda: isinstance(app.screen, ConfirmCancelScreen))
+
+
+async def _history(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await open_prices(app, pilot)
+    await rent_cursor_offer(app, pilot)
+    await pilot.press("f3")  # type: ignore[attr-defined]
+    await wait_until(lambda: isinstance(app.screen, HistoryScreen))
+    await wait_until(lambda: app.screen.query_one(DataTable).row_count == 1)
+
+
+async def _help(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await _services(app, pilot, sandbox)
+    await pilot.press("f1")  # type: ignore[attr-defined]
+    await wait_until(lambda: isinstance(app.screen, HelpScreen))
+
+
+async def _login(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    await wait_until(lambda: isinstance(app.screen, ServicesScreen))
+    await wait_until(lambda: app.engine.ready)
+    await pilot.press("f6")  # type: ignore[attr-defined]
+    await wait_until(lambda: isinstance(app.screen, LoginScreen) and app.screen.is_mounted)
+
+
+async def _toasts(app: RentNumberApp, pilot: object, sandbox: Sandbox) -> None:
+    """A notification of each severity, over the services screen."""
+    await _services(app, pilot, sandbox)
+    app.clear_notifications()
+    for severity in ("information", "warning", "error"):
+        app.notify(f"A {severity} toast.", title=severity.title(), severity=severity, timeout=600)  # type: ignore[arg-type]
+    await wait_until(lambda: len(app.screen.query(Toast)) == 3)
+
+
+SCREENS: dict[str, Steps] = {
+    "services": _services,
+    "countries": _countries,
+    "prices": _prices,
+    "confirm-rent": _confirm_rent,
+    "rental-waiting": _rental_waiting,
+    "rental-with-code": _rental_with_code,
+    "code-in-rentals-bar": _code_in_rentals_bar,
+    "confirm-cancel": _confirm_cancel,
+    "history": _history,
+    "help": _help,
+    "login": _login,
+    "toasts": _toasts,
+}
+
+
+def _report(failures: list[tuple[str, Cell]]) -> str:
+    lines = [
+        f"{theme:<22} {c.ratio:5.2f}:1 < {c.needed}  {c.colours}  {c.widget:<36} {c.text[:30]!r}"
+        for theme, c in failures
+    ]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("state", list(SCREENS))
+async def test_text_is_readable_in_every_theme(make_app, sandbox, state: str) -> None:
+    app = make_app(frozen_budget=True, options=AppOptions(demo=True))
+    failures: list[tuple[str, Cell]] = []
+    worst: dict[str, float] = {}
+    async with app.run_test(size=SIZE, notifications=state == "toasts") as pilot:
+        await SCREENS[state](app, pilot, sandbox)
+        await pilot.pause()
+        hide_text_cursors(app)
+        themes = list(app.available_themes)
+        assert {"textual-dark", "textual-light", "ansi-dark", "ansi-light"} <= set(themes)
+        for theme in themes:
+            app.theme = theme
+            await pilot.pause()
+            forget_rendered_options(app)
+            await pilot.pause()
+            cells = list(cells_on_screen(app))
+            assert cells, f"nothing measured on {state} in {theme}"
+            if isinstance(app.screen, RentalsScreen) and state == "rental-with-code":
+                assert any(c.widget.startswith("Digits") for c in cells), theme
+            worst[theme] = min(c.ratio for c in cells if c.needed == TEXT)
+            failures += [
+                (theme, c) for c in cells if c.ratio < c.needed and (theme, c) not in failures
+            ]
+    print(f"\n{state}: " + ", ".join(f"{t} {r:.2f}" for t, r in worst.items()))
+    assert not failures, f"{state}:\n{_report(failures)}"
