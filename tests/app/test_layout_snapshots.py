@@ -74,8 +74,10 @@ def test_live_rentals_with_countries_and_an_ended_one(snap_compare, make_app, si
         await app.engine.cancel(first, expect_refund=True)
         listing = app.screen.query_one("#rentals-list")
         await wait_until(
-            lambda: isinstance(app.screen, RentalsScreen)
-            and "refunded" in str(listing.get_option_at_index(1).prompt),
+            lambda: (
+                isinstance(app.screen, RentalsScreen)
+                and "refunded" in str(listing.get_option_at_index(1).prompt)
+            ),
             what="the refunded rental below",
         )
 

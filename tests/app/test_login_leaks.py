@@ -183,6 +183,9 @@ async def test_the_key_appears_nowhere(build, sandbox, caplog, capfd):
             sandbox.faults.inject("drop", "/balance", count=5)
             app.crash()
             await wait_until(lambda: app._exception is not None, what="the crash")
+            # The app ends by itself; leaving before it has would shut it down from
+            # here, while Textual still captures stderr, and its traceback would vanish.
+            await wait_until(lambda: app._task is not None and app._task.done(), what="the end")
 
     assert any(mask_key(LEAK) in text for text in error_texts) or any(
         mask_key(LEAK) in shot for shot in shots

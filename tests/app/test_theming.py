@@ -15,12 +15,12 @@ from textual.theme import BUILTIN_THEMES
 
 from rentnumber_tui.app import theming
 from rentnumber_tui.app.options import AppOptions
-from tests.app.test_contrast import (
+from tests.app.contrast import (
     SIZE,
-    _rental_with_code,
     cells_on_screen,
     contrast,
     hide_text_cursors,
+    rental_with_code,
 )
 
 #: Rich's number for bright red among the 16 colours.
@@ -70,7 +70,7 @@ async def test_in_sixteen_colours_nothing_turns_bright_red_and_text_stays_readab
         frozen_budget=True, options=AppOptions(demo=True, theme=theme, save_theme=saved.append)
     )
     async with app.run_test(size=SIZE) as pilot:
-        await _rental_with_code(app, pilot, sandbox)
+        await rental_with_code(app, pilot, sandbox)
         hide_text_cursors(app)
         await pilot.pause()
         # The bug: the hex theme, as a 16-colour terminal gets it.
