@@ -83,13 +83,10 @@ def demo_engine(
 
 def run_app(options: argparse.Namespace) -> int:
     from rentnumber_tui.app.app import RentNumberApp
-    from rentnumber_tui.app.options import AppOptions
 
     if options.demo:
         engine = demo_engine(seed=options.seed, sms_delay=options.sms_delay)
-        app_options = AppOptions(
-            demo=True, profile="demo", crash_dir=_crash_dir(), export_dir=_export_dir()
-        )
+        app_options = _demo_options()
     else:
         built = _real_engine(options)
         if isinstance(built, str):
@@ -215,6 +212,30 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
         export_dir=_export_dir(),
     )
     return built.engine, app_options
+
+
+def _demo_options() -> AppOptions:
+    """The demo uses the person's own keys, theme and signals from the settings file
+    (so a keymap can be tried there), never its server, key or money settings."""
+    from rentnumber_tui import config
+    from rentnumber_tui.app.options import AppOptions
+
+    settings, problems = config.load_settings()
+    keymap, keymap_problems = checked_keymap(settings)
+    return AppOptions(
+        demo=True,
+        profile="demo",
+        bell=settings.bell,
+        clipboard=settings.clipboard,
+        notifications=settings.notifications,
+        auto_copy=settings.auto_copy,
+        desktop_notifications=settings.desktop_notifications,
+        theme=settings.theme,
+        keymap=tuple(keymap.items()),
+        warnings=(*problems, *keymap_problems),
+        crash_dir=_crash_dir(),
+        export_dir=_export_dir(),
+    )
 
 
 def checked_keymap(settings: Settings) -> tuple[dict[str, str], list[str]]:

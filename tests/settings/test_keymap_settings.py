@@ -134,3 +134,15 @@ def test_without_a_keymap_the_launcher_imports_no_screen():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_demo_uses_the_keymap_and_signals_but_no_server_setting():
+    write(
+        'bell = false\nbase_url = "https://elsewhere.example/api/v1"\n\n'
+        '[keymap]\nhelp = "f9"\nbogus = "f7"\n'
+    )
+    options = launch._demo_options()
+    assert options.demo and dict(options.keymap) == {"help": "f9"}
+    assert options.bell is False
+    assert any("'keymap.bogus'" in warning for warning in options.warnings)
+    assert options.key_storage is None and options.save_theme is None  # nothing stored
