@@ -39,6 +39,14 @@ def utc_local_time() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def truecolor_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps under test see a terminal of 16 million colours, as the pty tests give
+    theirs: otherwise one run by a runner without COLORTERM falls back to an ANSI theme
+    (issue 13), whose dialogs hide the screen behind them."""
+    monkeypatch.setenv("COLORTERM", "truecolor")
+
+
+@pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     dirs = {
         "HOME": tmp_path / "home",

@@ -20,7 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
-from rentnumber_tui.api.errors import ApiError
+from rentnumber_tui.api.errors import ApiError, Unauthorized
 from rentnumber_tui.api.models import Country, Offer, Service
 from rentnumber_tui.app import events, terminal, theming
 from rentnumber_tui.app.commands import ScreenActions
@@ -440,6 +440,17 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         before = self.engine.status().balance
         try:
             balance = await self.engine.balance()
+        except Unauthorized as error:
+            # Said even when nobody asked: with no rental to follow, the balance is the
+            # only request that would find a revoked key, and "balance —" says nothing.
+            self.notify(
+                f"{error.message} F6 logs in with another key.",
+                title="API key refused",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+            return
         except ApiError as error:
             if not quiet:
                 self.notify(error.message, title="Balance", severity="error", markup=False)

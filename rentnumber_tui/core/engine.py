@@ -35,7 +35,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown, Unauthorized
+from rentnumber_tui.api.errors import ApiError, RentOutcomeUnknown
 from rentnumber_tui.api.models import (
     Balance,
     CancelResult,
@@ -677,13 +677,7 @@ class Engine:
         return await self._call(self._balance())
 
     async def _balance(self, priority: Priority = Priority.USER) -> Balance:
-        try:
-            balance = await self._client.balance(priority=priority)
-        except Unauthorized as error:
-            # The key in use was refused (at start-up, say): a state the top bar and
-            # the rentals show until a key is accepted, not a failure of one request.
-            self._auth_lost(error)
-            raise
+        balance = await self._client.balance(priority=priority)
         self._server_balance = (balance, self.server_now())
         self.last_balance = balance
         self._emit(BalanceChanged(balance))

@@ -12,7 +12,6 @@ from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from rentnumber_tui.app.options import AppOptions
-from rentnumber_tui.app.screens.login import LoginScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.widgets.footer import AppFooter
 from rentnumber_tui.app.widgets.rentals_bar import RentalsBar
@@ -114,17 +113,12 @@ async def test_f4_says_the_balance_and_what_it_was(make_app, sandbox, monkeypatc
         )
 
 
-async def test_a_key_refused_at_start_is_said_at_once(make_app):
+async def test_a_key_refused_at_start_is_said_at_once(make_app, monkeypatch):
     app = make_app(api_key="rn_this_key_was_revoked_0000")
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(lambda: isinstance(app.screen, LoginScreen), what="the login dialog")
-        assert "refused" in app.screen.reason
-        await pilot.press("escape")
-        top = str(app.screen.query_one("#topbar-connection", Static).content)
-        assert "key refused" in top
-        footer = app.screen.query_one(AppFooter)
+    notes = record_notes(app, monkeypatch)
+    async with app.run_test(size=SIZE):
         await wait_until(
-            lambda: any(k.key == "f6" for k in footer.query(FooterKey)), what="F6 in the footer"
+            lambda: any("F6 logs in with another key" in n for n in notes), what="said"
         )
 
 

@@ -140,8 +140,8 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         rent.display = not self.finished
         back = self.query_one("#go-back", Button)
         back.disabled = self.busy
-        if self.finished:
-            back.focus()
+        if self.finished and self.waiting_for is None:
+            back.focus()  # nothing more to do here (while an outcome is checked: stay)
 
     def on_mount(self) -> None:
         engine = self.app.engine
@@ -215,8 +215,8 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         """Enter: the button in focus (rent, unless Back has focus), unless it comes so
         soon after the dialog opened that it is the opening Enter repeated (held down,
         or pressed twice on the offer)."""
-        if self._just_opened():
-            return
+        if self._just_opened() or self.waiting_for is not None:
+            return  # a repeat, or an outcome being checked: the dialog shows it
         back = self.query_one("#go-back", Button)
         if self.focused is back:
             self.action_close()
