@@ -16,6 +16,8 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
+from textual.events import Key
+from textual.keys import _character_to_key
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
@@ -581,10 +583,11 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         service: Service,
         *,
         note: str | None = None,
-        after: Callable[[], object] | None = None,
+        after: Callable[[TrackedRental | None], object] | None = None,
     ) -> None:
         """Open the confirmation for `offer` (saying `note`, what changed since last
-        time); a rental made opens the live list on it. `after` runs once it closes."""
+        time); a rental made opens the live list on it. `after` runs once it closes,
+        with the rental made (None: none)."""
         from rentnumber_tui.app.screens.confirm import ConfirmRentScreen
 
         if any(isinstance(screen, ConfirmRentScreen) for screen in self.screen_stack):
@@ -605,7 +608,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
                 country = Country(offer.country_id, offer.iso_code, offer.country_name, flag)
                 self.remember(service, country)
             if after is not None:
-                after()
+                after(rental)
 
         dialog = ConfirmRentScreen(offer, service, self.flag_for(offer.country_id), note)
         self.push_screen(dialog, done)
@@ -648,6 +651,17 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.rent(choice.offer, choice.service, note=choice.change)
 
     # -- navigation ----------------------------------------------------------------------
+
+    @work(group="replay-keys", exit_on_error=False)
+    async def replay_keys(self, typed: str) -> None:
+        """Keys of a burst that reached the screen an Enter left (`/gh` typed with the
+        Enter that opens the price table), sent again to the screen now in front, one at
+        a time: each takes effect (a focus moved by `/`) before the next arrives."""
+        from textual._wait import wait_for_idle  # what Textual's own Pilot waits with
+
+        for character in typed:
+            self.post_message(Key(_character_to_key(character), character))
+            await wait_for_idle(0)
 
     def open_countries(self, service: Service) -> None:
         from rentnumber_tui.app.screens.countries import CountriesScreen

@@ -562,13 +562,19 @@ class Engine:
         except StoreError as error:
             self._store_failed(error)
 
-    async def prices(self, slug: str, country_id: int | None = None) -> PriceList:
+    async def prices(
+        self, slug: str, country_id: int | None = None, *, background: bool = False
+    ) -> PriceList:
         """The offers for a service (of one country, or every one); what they say about
-        the cheapest price per country is kept in `price_book`."""
-        return await self._call(self._prices(slug, country_id))
+        the cheapest price per country is kept in `price_book`. `background`: nobody
+        waits for it (a refresh after renting), so it queues behind what people ask."""
+        priority = Priority.BACKGROUND if background else Priority.USER
+        return await self._call(self._prices(slug, country_id, priority))
 
-    async def _prices(self, slug: str, country_id: int | None) -> PriceList:
-        price_list = await self._client.prices(slug, country_id)
+    async def _prices(
+        self, slug: str, country_id: int | None, priority: Priority = Priority.USER
+    ) -> PriceList:
+        price_list = await self._client.prices(slug, country_id, priority=priority)
         self.price_book.record(slug, country_id, price_list.offers)
         return price_list
 
@@ -675,6 +681,14 @@ class Engine:
 
     async def balance(self) -> Balance:
         return await self._call(self._balance())
+
+    def balance_age(self) -> float | None:
+        """Seconds since the server last told the balance (None: never), by the
+        server's clock: a confirmation shows a recent one instead of asking again."""
+        seen = self._server_balance
+        if seen is None:
+            return None
+        return (self.server_now() - seen[1]).total_seconds()
 
     async def _balance(self, priority: Priority = Priority.USER) -> Balance:
         balance = await self._client.balance(priority=priority)

@@ -130,6 +130,18 @@ class CatalogListScreen(AppScreen):
             self.show_entries(entries)
         self._say_why(self.app.catalog_error)
 
+    def on_screen_suspend(self) -> None:
+        # The Enter opened another screen: what was typed after it in the same burst is
+        # for that screen (`/gh` on the price table), not lost in this box.
+        self.call_after_refresh(self._hand_on_typed_keys)
+
+    def _hand_on_typed_keys(self) -> None:
+        listings = self.query(FilterList)
+        if listings:
+            typed = listings.first().take_typed_after_submit()
+            if typed:
+                self.app.replay_keys(typed)
+
     def on_engine_catalog_updated(self, message: events.CatalogUpdated) -> None:
         entries = getattr(message, self.CATALOG)
         if entries is not None:

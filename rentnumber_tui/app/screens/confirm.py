@@ -39,6 +39,8 @@ def _row(label: str, value: str, style: str = "") -> Content:
 #: Seconds after the dialog opens in which Enter is taken for the key repeat (or the
 #: double press) of the Enter that opened it, not for "rent": renting takes a fresh press.
 ENTER_GUARD = 0.5
+#: Seconds a balance the engine knows is shown as it is; older, it is asked for again.
+BALANCE_FRESH = 60.0
 #: The spinner's frames and how often it turns while the rent is in flight.
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPIN_EVERY = 0.1
@@ -159,7 +161,11 @@ class ConfirmRentScreen(AppNode, ModalScreen[TrackedRental | None]):
         if locked is not None:
             self._fail(safe_text(locked, max_length=500))
             return
-        self.fetch_balance()
+        age = engine.balance_age()
+        # The engine refreshes it after every rent, cancel and refund: asking again on
+        # each of twenty rents in a row only took the budget from polling.
+        if last is None or age is None or age > BALANCE_FRESH:
+            self.fetch_balance()
 
     def _refuse_unavailable(self) -> None:
         """Sold out, or a price that is not positive: the server's listing is absurd or

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from rentnumber_tui.api.errors import ApiError
@@ -18,7 +20,11 @@ from rentnumber_tui.app.widgets.offer_table import OfferTable
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.picks import Pick
+from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
+
+#: Seconds after the last rent from this table before its offers are read again.
+REFRESH_AFTER_RENT = 10.0
 
 
 class PricesScreen(RetryingScreen):
@@ -85,6 +91,7 @@ class PricesScreen(RetryingScreen):
 
     def __init__(self, service: Service, country: Country | None) -> None:
         super().__init__()
+        self._refresh_after_rent: Timer | None = None
         self.service = service
         self.country = country
         where = safe_text(country.name, max_length=24) if country else "All countries"
@@ -117,15 +124,17 @@ class PricesScreen(RetryingScreen):
         self.load()
 
     @work(exclusive=True, group="prices", exit_on_error=False)
-    async def load(self) -> None:
+    async def load(self, background: bool = False) -> None:
+        """`background`: a refresh nobody asked for (after renting), said nowhere."""
         table = self.query_one(OfferTable)
         status = self.query_one("#prices-status", Static)
         first = self.price_list is None
         table.loading = first
-        status.update(Content("Loading offers…" if first else "Refreshing…"))
+        if not background:
+            status.update(Content("Loading offers…" if first else "Refreshing…"))
         try:
             price_list = await self.app.engine.prices(
-                self.service.slug, self.country.id if self.country else None
+                self.service.slug, self.country.id if self.country else None, background=background
             )
         except ApiError as error:
             status.update(self.load_failed("offers", error))
@@ -238,5 +247,27 @@ class PricesScreen(RetryingScreen):
         )
 
     def rent(self, offer: Offer) -> None:
-        # Stock and prices may have changed once the dialog closes.
-        self.app.rent(offer, self.service, after=self.load)
+        self.app.rent(offer, self.service, after=lambda rental: self._rented(offer, rental))
+
+    def _rented(self, offer: Offer, rental: TrackedRental | None) -> None:
+        """After a rent: one fewer in stock at once, and the list itself read again
+        only once the renting stops (`REFRESH_AFTER_RENT` s after the last), at
+        background priority: a burst of rents must not take the budget from polling."""
+        if rental is None:
+            return  # backed out, or refused: the dialog said why
+        if self._refresh_after_rent is not None:
+            self._refresh_after_rent.stop()
+        self._refresh_after_rent = self.set_timer(
+            REFRESH_AFTER_RENT, lambda: self.load(background=True)
+        )
+        price_list = self.price_list
+        if price_list is None or not any(o.id == offer.id for o in price_list.offers):
+            return
+        current = next(o for o in price_list.offers if o.id == offer.id)
+        fewer = replace(current, stock=max(0, current.stock - 1))
+        old = price_list.offers
+        offers = [fewer if o.id == offer.id else o for o in old]
+        kept = Rows(offers, old.skipped, old.problem) if isinstance(old, Rows) else tuple(offers)
+        self.price_list = replace(price_list, offers=kept)
+        self.query_one(OfferTable).set_offers(offers)
+        self._show_count()

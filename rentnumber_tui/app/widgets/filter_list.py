@@ -67,14 +67,22 @@ class _Options(OptionList):
 
 
 class _FilterInput(Input):
-    """The filter box. `?` opens the help (no service or country name holds one), and
-    Esc first clears what was typed; only an empty box lets Esc go back."""
+    """The filter box. `?` opens the help (no service or country name holds one), Esc
+    first clears what was typed (only an empty box lets Esc go back), and Enter chooses
+    what the text typed so far shows, whatever is typed after it."""
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "question_mark":
             event.stop()
             event.prevent_default()
             await self.app.run_action("app.help")
+            return
+        if event.key == "enter":
+            # At once, not through the bindings: a binding runs once the key has gone
+            # up to the App, after the keys typed behind it in the same burst.
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
             return
         if event.key == "escape" and self.value:
             event.stop()
@@ -111,6 +119,8 @@ class FilterList(Vertical):
         self._empty = empty
         self._items: Sequence[FilterItem] = ()
         self._shown: list[FilterItem] = []
+        #: The box's text when Enter was last pressed (None: not since).
+        self.submitted_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield _FilterInput(placeholder=self._placeholder, classes="filter-input")
@@ -153,8 +163,27 @@ class FilterList(Vertical):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
+        """Enter chooses what was highlighted for the text typed up to the Enter: keys
+        typed after it in the same burst (meant for the next screen) change nothing."""
         event.stop()
-        self._choose(self.highlighted_id)
+        self.submitted_text = event.value
+        if event.value == self.input.value:
+            self._choose(self.highlighted_id)
+            return
+        matches = rank(event.value, self._items, lambda item: item.keys, lambda item: item.exact)
+        self._choose(next((item.id for item in matches if not item.disabled), None))
+
+    def take_typed_after_submit(self) -> str:
+        """What was typed into the box after the last Enter (keys of a burst that were
+        meant for the screen the Enter opened); the box gets back its text at the Enter."""
+        submitted = self.submitted_text
+        value = self.input.value
+        self.submitted_text = None
+        if submitted is None or value == submitted or not value.startswith(submitted):
+            return ""
+        with self.prevent(Input.Changed):
+            self.input.value = submitted
+        return value[len(submitted) :]
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

@@ -29,6 +29,7 @@ class TopBar(AppNode, Horizontal):
     def __init__(self, title: str) -> None:
         super().__init__(id="topbar")
         self._title = title
+        self._budget_text = ""
 
     def compose(self) -> ComposeResult:
         # Kept as attributes, not queried: a bar being torn down mid-mount has no
@@ -108,4 +109,6 @@ class TopBar(AppNode, Horizontal):
             text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
-        self._budget.update(Content(text))
+        if text != self._budget_text:  # twice a second: redrawn only when it changed
+            self._budget_text = text
+            self._budget.update(Content(text))
