@@ -65,6 +65,11 @@ __all__ = [
 SAFETY_MARGIN = 0.05
 
 
+#: Whenever a BACKGROUND request waits, at least one grant in this many goes to one
+#: (the oldest): polling for SMS keeps a share of the budget through a burst of rents.
+BACKGROUND_SHARE = 4
+
+
 class Priority(IntEnum):
     """Lower value is served first."""
 
@@ -268,8 +273,10 @@ class Ticket:
 
 
 class RequestScheduler:
-    """Grants request slots under a rate ceiling, USER before BACKGROUND, FIFO within;
-    the ceiling is kept in `ledger` (this scheduler's own unless one is shared)."""
+    """Grants request slots under a rate ceiling, USER before BACKGROUND, FIFO within,
+    except that a BACKGROUND request that has waited through `BACKGROUND_SHARE` - 1
+    USER grants in a row goes next; the ceiling is kept in `ledger` (this scheduler's
+    own unless one is shared)."""
 
     def __init__(
         self,
@@ -295,6 +302,8 @@ class RequestScheduler:
         self._tickets = itertools.count()
         self._token = secrets.token_hex(4)
         self._owner_of: tuple[int, str] = (-1, "")
+        #: USER grants in a row while a BACKGROUND request waited.
+        self._user_streak = 0
 
     # -- the one operation -------------------------------------------------------------
 
@@ -360,10 +369,10 @@ class RequestScheduler:
             previous_head.event.set()  # it no longer heads the queue: let it step back
         owner = self.owner
         ticket_id = next(self._tickets)
-        head = Head(priority, me.since)
         try:
             while True:
                 if self._queue[0] is me:
+                    head = Head(me.priority, me.since)  # promoted: it heads as USER
                     delay = self.ledger.try_start(
                         owner,
                         ticket_id,
@@ -375,6 +384,7 @@ class RequestScheduler:
                     )
                     if delay <= 0:
                         heapq.heappop(self._queue)
+                        self._granted(priority)
                         self._wake_head()
                         return Ticket(self, owner, ticket_id)
                     try:
@@ -398,6 +408,21 @@ class RequestScheduler:
                         self.ledger.withdraw(owner)
                 self._wake_head()
             raise
+
+    def _granted(self, priority: int) -> None:
+        """Count USER grants made while BACKGROUND waits; at the share, the oldest
+        BACKGROUND waiter is promoted to go next."""
+        waiting = [w for w in self._queue if w.priority == int(Priority.BACKGROUND)]
+        if priority != int(Priority.USER) or not waiting:
+            self._user_streak = 0
+            return
+        self._user_streak += 1
+        if self._user_streak >= BACKGROUND_SHARE - 1:
+            self._user_streak = 0
+            oldest = min(waiting, key=lambda w: w.seq)
+            oldest.priority = int(Priority.USER)
+            oldest.seq = -1 - oldest.seq  # ahead of every USER waiter, once
+            heapq.heapify(self._queue)
 
     def _runner_up(self) -> Head | None:
         """The waiter that heads the queue once the head leaves (a heap's root's

@@ -248,3 +248,28 @@ def test_default_scheduler_is_process_wide() -> None:
 def test_invalid_configuration(max_requests: int, per: float) -> None:
     with pytest.raises(ValueError):
         RequestScheduler(max_requests, per)
+
+
+async def test_background_keeps_one_grant_in_four_through_a_user_burst() -> None:
+    """Polling is never starved: twenty rents in a row still let the polls through."""
+    from rentnumber_tui.api.scheduler import BACKGROUND_SHARE
+
+    # A window long enough that every request below is queued before the next grant.
+    scheduler = RequestScheduler(max_requests=1, per=0.2, margin=0.01)
+    order: list[str] = []
+    async with scheduler.slot():  # take the only slot of the window
+        pass
+    background = [
+        asyncio.create_task(_enter(scheduler, Priority.BACKGROUND, order, f"bg{i}"))
+        for i in range(2)
+    ]
+    await wait_until(lambda: scheduler.waiting(Priority.BACKGROUND) == 2)
+    users = [
+        asyncio.create_task(_enter(scheduler, Priority.USER, order, f"u{i}")) for i in range(8)
+    ]
+    await wait_until(lambda: scheduler.waiting(Priority.USER) == 8)
+    assert order == []
+    await asyncio.gather(*users, *background)
+    assert BACKGROUND_SHARE == 4
+    # Three people's requests, then a poll; FIFO within each kind.
+    assert order[:8] == ["u0", "u1", "u2", "bg0", "u3", "u4", "u5", "bg1"]
