@@ -233,7 +233,8 @@ class RentalsScreen(AppScreen):
         for index, rental in enumerate(self._rentals()):
             if index < listing.option_count and not rental.is_final:
                 prompt = rental_option(rental, now, paused, self._columns).prompt
-                listing.replace_option_prompt_at_index(index, prompt)
+                if str(listing.get_option_at_index(index).prompt) != str(prompt):
+                    listing.replace_option_prompt_at_index(index, prompt)
         self._detail.update_countdown(now)
 
     @on(OptionList.OptionHighlighted, "#rentals-list")

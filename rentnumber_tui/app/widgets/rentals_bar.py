@@ -23,6 +23,8 @@ class RentalsBar(AppNode, Static):
     """Hidden while nothing is rented. Redrawn on every rental change and once a second
     for the countdowns."""
 
+    _shown = ""
+
     def on_mount(self) -> None:
         self.follow_engine(core.RentalChanged, core.EngineReady, core.AuthLost, core.KeyChanged)
         self.set_interval(1.0, self.redraw)
@@ -45,7 +47,8 @@ class RentalsBar(AppNode, Static):
         running: list[TrackedRental] = [r for r in engine.rentals() if not r.is_final]
         # A code is what the bar is for: those with one come first, never among the hidden.
         rentals = sorted(running, key=lambda rental: not rental.code)
-        self.display = bool(rentals)
+        if self.display != bool(rentals):
+            self.display = bool(rentals)
         if not rentals:
             return
         now = engine.server_now()
@@ -56,7 +59,10 @@ class RentalsBar(AppNode, Static):
             coded = sum(1 for rental in rentals[MAX_LINES:] if rental.code)
             with_code = f", {coded} with a code" if coded else ""
             lines.append(Content.assemble((f"  … and {more} more{with_code} (F2)", "$text-muted")))
-        self.update(Content("\n").join(lines))
+        content = Content("\n").join(lines)
+        if content.plain != self._shown:  # once a second: redrawn only when it changed
+            self._shown = content.plain
+            self.update(content)
 
 
 def _line(rental: TrackedRental, now: datetime, paused: str | None = None) -> Content:
