@@ -722,16 +722,18 @@ class Engine:
     async def _apply_key(self, key: str | None, balance: Balance | None = None) -> None:
         self._client.api_key = key
         self._key_refused = None
-        self._emit(KeyChanged(self._client.has_key))
         poller = self.poller
         if not key:
             # Logged out: nothing can be polled; pause quietly instead of reporting
-            # a refused key for every followed rental.
+            # a refused key for every followed rental. The balance goes before the event
+            # is said: a front end reading the status on it must not see the old one.
             self.last_balance = None
             self._server_balance = None
+            self._emit(KeyChanged(self._client.has_key))
             if poller is not None:
                 poller.pause()
             return
+        self._emit(KeyChanged(self._client.has_key))
         if poller is not None and poller.paused:
             poller.resume()
         if balance is not None:

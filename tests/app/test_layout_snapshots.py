@@ -76,6 +76,7 @@ def test_live_rentals_with_countries_and_an_ended_one(snap_compare, make_app, si
         await wait_until(
             lambda: (
                 isinstance(app.screen, RentalsScreen)
+                and listing.option_count == 2
                 and "refunded" in str(listing.get_option_at_index(1).prompt)
             ),
             what="the refunded rental below",
