@@ -11,13 +11,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from textual import events as textual_events
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
-from textual.events import Key
-from textual.keys import _character_to_key
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
@@ -27,6 +27,7 @@ from rentnumber_tui.api.models import Country, Offer, Service
 from rentnumber_tui.app import events, terminal, theming
 from rentnumber_tui.app.commands import ScreenActions
 from rentnumber_tui.app.driver import driver_for
+from rentnumber_tui.app.key_hold import KeyHandled, KeyHold, ScreenReady
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
@@ -158,6 +159,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
                     "settings does not exist; using the default."
                 )
         self._saved_theme = self.theme
+        #: Keys typed while a screen opens, kept for it (`key_hold.py`).
+        self.key_hold = KeyHold(self)
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -173,6 +176,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         # from the cache, so the two do not compete for the interpreter.
         self._relay = events.EngineRelay(self, engine.subscribe)
         self.call_after_refresh(self._after_first_frame)
+        self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         if self.options.keymap:
             self.set_keymap(dict(self.options.keymap))  # `[keymap]`, ids checked by the launcher
         self.push_screen(ServicesScreen())
@@ -186,6 +190,28 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if not self.is_headless and _terminal_alive(_TERMINAL_FD):
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
         self.set_interval(BALANCE_EVERY, self._balance_tick)
+
+    # -- keys while screens open ---------------------------------------------------------
+
+    async def on_event(self, event: textual_events.Event) -> None:
+        if not isinstance(event, textual_events.Key) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        if self.key_hold.hold(event):
+            return
+        target = self.focused or (self.screen if self.screen_stack else self)
+        await super().on_event(event)
+        self.key_hold.sent(event, target)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if screen is self.screen:
+            self.key_hold.opening(screen)
+
+    def on_key_hold_screen_ready(self, message: ScreenReady) -> None:
+        self.key_hold.ready(message.screen)
+
+    def on_key_hold_key_handled(self, message: KeyHandled) -> None:
+        self.key_hold.handled()
 
     def _check_terminal(self) -> None:
         """The terminal went away without a hang-up signal (its pty closed, the process
@@ -651,17 +677,6 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.rent(choice.offer, choice.service, note=choice.change)
 
     # -- navigation ----------------------------------------------------------------------
-
-    @work(group="replay-keys", exit_on_error=False)
-    async def replay_keys(self, typed: str) -> None:
-        """Keys of a burst that reached the screen an Enter left (`/gh` typed with the
-        Enter that opens the price table), sent again to the screen now in front, one at
-        a time: each takes effect (a focus moved by `/`) before the next arrives."""
-        from textual._wait import wait_for_idle  # what Textual's own Pilot waits with
-
-        for character in typed:
-            self.post_message(Key(_character_to_key(character), character))
-            await wait_for_idle(0)
 
     def open_countries(self, service: Service) -> None:
         from rentnumber_tui.app.screens.countries import CountriesScreen

@@ -18,11 +18,6 @@ from tests.core.waiting import wait_until
 SIZE = (120, 40)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race (issue 14, open): under load the keys behind the Enter can reach the "
-    "old box after they are handed on, and are lost",
-)
 async def test_a_filter_typed_while_the_offers_load_is_kept(make_app, sandbox):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -43,6 +38,61 @@ async def test_a_filter_typed_while_the_offers_load_is_kept(make_app, sandbox):
         box = screen.query_one("#offer-filter", Input)
         # The keys that reached the countries box are handed on after it is covered.
         await wait_until(lambda: box.value == "al", what="the filter typed in the burst")
-        assert {o.provider_name for o in table.visible_offers} == {"Alpha"}
+        await wait_until(
+            lambda: {o.provider_name for o in table.visible_offers} == {"Alpha"},
+            what="only Alpha's offers shown",
+        )
         assert box.has_focus  # still typing there, not moved to the table by the load
         sandbox.faults.latency = 0.0
+
+
+def burst(app, keys: str) -> None:
+    """Post `keys` to the App at once, as a terminal delivers a paste or fast typing."""
+    for char in keys:
+        key = {"\r": "enter", "/": "slash"}.get(char, char)
+        app.post_message(events.Key(key, char))
+
+
+async def test_a_whole_path_typed_in_one_burst_reaches_each_screen(make_app):
+    # Service, Enter, country, Enter: each part for the screen the Enter before it opens.
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        await wait_until(lambda: app.screen.query_one(FilterList).shown, what="listed")
+        burst(app, "telegram\rgh\r")
+        await wait_until(lambda: isinstance(app.screen, PricesScreen), what="prices")
+        screen = app.screen
+        assert screen.service.name == "Telegram"
+        assert screen.country is not None and screen.country.iso_code == "GH"
+        countries = app.screen_stack[-2]
+        assert isinstance(countries, CountriesScreen)
+        assert countries.query_one(FilterList).input.value == "gh"  # not "gh\r…"
+
+
+async def test_keys_behind_an_enter_that_opens_nothing_stay_in_the_box(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: listing.shown, what="listed")
+        burst(app, "qqzx\rwv")  # matches nothing: the Enter chooses nothing
+        await wait_until(lambda: listing.input.value == "qqzxwv", what="every key typed")
+        assert isinstance(app.screen, ServicesScreen)
+        assert not app.key_hold.collecting
+
+
+async def test_a_screen_that_never_says_it_is_ready_holds_keys_only_until_the_deadline(
+    make_app, monkeypatch
+):
+    import rentnumber_tui.app.key_hold as key_hold
+
+    monkeypatch.setattr(key_hold, "OVERDUE", 0.3)
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: listing.shown, what="listed")
+        app.key_hold.start()  # as an Enter would, and then no screen and no word of it
+        burst(app, "tele")
+        assert listing.input.value == ""  # held
+        await wait_until(lambda: listing.input.value == "tele", what="the keys after the deadline")

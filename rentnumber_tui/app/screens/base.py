@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
@@ -130,17 +131,16 @@ class CatalogListScreen(AppScreen):
             self.show_entries(entries)
         self._say_why(self.app.catalog_error)
 
-    def on_screen_suspend(self) -> None:
-        # The Enter opened another screen: what was typed after it in the same burst is
-        # for that screen (`/gh` on the price table), not lost in this box.
-        self.call_after_refresh(self._hand_on_typed_keys)
+    @on(FilterList.Chosen)
+    def _chosen(self, event: FilterList.Chosen) -> None:
+        self.open_item(event.item_id)
+        # Keys typed behind the Enter wait for the screen it opens; if it opened none
+        # (the entry is gone), they go on here.
+        self.app.key_hold.no_screen_opened()
 
-    def _hand_on_typed_keys(self) -> None:
-        listings = self.query(FilterList)
-        if listings:
-            typed = listings.first().take_typed_after_submit()
-            if typed:
-                self.app.replay_keys(typed)
+    def open_item(self, item_id: str) -> None:
+        """Open what the entry `item_id` leads to (a screen), or say why not."""
+        raise NotImplementedError
 
     def on_engine_catalog_updated(self, message: events.CatalogUpdated) -> None:
         entries = getattr(message, self.CATALOG)

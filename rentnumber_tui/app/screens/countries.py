@@ -9,7 +9,7 @@ engine's price book, which every price list read fills).
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.binding import Binding
 from textual.content import Content
 
@@ -120,8 +120,7 @@ class CountriesScreen(CatalogListScreen):
         items += [country_item(c, known.for_country(c.id) if known else None) for c in countries]
         self.query_one(FilterList).set_items(items, keep=keep)
 
-    @on(FilterList.Chosen)
-    def _open(self, event: FilterList.Chosen) -> None:
-        country = None if event.item_id == ALL else self._by_id.get(event.item_id)
-        if event.item_id == ALL or country is not None:
+    def open_item(self, item_id: str) -> None:
+        country = None if item_id == ALL else self._by_id.get(item_id)
+        if item_id == ALL or country is not None:
             self.app.open_prices(self.service, country)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from textual import on
 from textual.binding import Binding
 from textual.content import Content
 
@@ -162,11 +161,10 @@ class ServicesScreen(CatalogListScreen):
         self._shown_picks = signature
         self.query_one(FilterList).set_items(items, keep=keep)
 
-    @on(FilterList.Chosen)
-    def _open(self, event: FilterList.Chosen) -> None:
-        pick = self._picks.get(event.item_id)
+    def open_item(self, item_id: str) -> None:
+        pick = self._picks.get(item_id)
         if pick is None:
-            service = self._by_id.get(event.item_id)
+            service = self._by_id.get(item_id)
             if service is not None:
                 self.app.open_countries(service)
             return

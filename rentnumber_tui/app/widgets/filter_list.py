@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.core.fuzzy import rank
 
 #: Options shown at most; more matches are counted, and typing narrows them.
@@ -66,12 +67,17 @@ class _Options(OptionList):
         await super()._on_key(event)
 
 
-class _FilterInput(Input):
+class _FilterInput(AppNode, Input):
     """The filter box. `?` opens the help (no service or country name holds one), Esc
     first clears what was typed (only an empty box lets Esc go back), and Enter chooses
-    what the text typed so far shows, whatever is typed after it."""
+    what the text typed so far shows: keys typed behind it are for the screen it opens
+    (`key_hold.py`)."""
 
     async def _on_key(self, event: events.Key) -> None:
+        if self.app.key_hold.hand_back(event):
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "question_mark":
             event.stop()
             event.prevent_default()
@@ -82,6 +88,7 @@ class _FilterInput(Input):
             # up to the App, after the keys typed behind it in the same burst.
             event.stop()
             event.prevent_default()
+            self.app.key_hold.start()
             await self.action_submit()
             return
         if event.key == "escape" and self.value:
@@ -92,7 +99,7 @@ class _FilterInput(Input):
         await super()._on_key(event)
 
 
-class FilterList(Vertical):
+class FilterList(AppNode, Vertical):
     BINDINGS = [
         Binding("down", "move(1)", "Down", show=False),
         Binding("up", "move(-1)", "Up", show=False),
@@ -119,8 +126,6 @@ class FilterList(Vertical):
         self._empty = empty
         self._items: Sequence[FilterItem] = ()
         self._shown: list[FilterItem] = []
-        #: The box's text when Enter was last pressed (None: not since).
-        self.submitted_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield _FilterInput(placeholder=self._placeholder, classes="filter-input")
@@ -163,27 +168,8 @@ class FilterList(Vertical):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        """Enter chooses what was highlighted for the text typed up to the Enter: keys
-        typed after it in the same burst (meant for the next screen) change nothing."""
         event.stop()
-        self.submitted_text = event.value
-        if event.value == self.input.value:
-            self._choose(self.highlighted_id)
-            return
-        matches = rank(event.value, self._items, lambda item: item.keys, lambda item: item.exact)
-        self._choose(next((item.id for item in matches if not item.disabled), None))
-
-    def take_typed_after_submit(self) -> str:
-        """What was typed into the box after the last Enter (keys of a burst that were
-        meant for the screen the Enter opened); the box gets back its text at the Enter."""
-        submitted = self.submitted_text
-        value = self.input.value
-        self.submitted_text = None
-        if submitted is None or value == submitted or not value.startswith(submitted):
-            return ""
-        with self.prevent(Input.Changed):
-            self.input.value = submitted
-        return value[len(submitted) :]
+        self._choose(self.highlighted_id)
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -193,6 +179,8 @@ class FilterList(Vertical):
     def _choose(self, item_id: str | None) -> None:
         if item_id is not None:
             self.post_message(self.Chosen(self, item_id))
+        else:
+            self.app.key_hold.no_screen_opened()
 
     def action_move(self, delta: int) -> None:
         options = self.options
