@@ -4,7 +4,6 @@ for Alpha)."""
 
 from __future__ import annotations
 
-import pytest
 from textual import events
 from textual.widgets import Input
 
