@@ -11,11 +11,23 @@ from __future__ import annotations
 
 from textual import getters
 from textual.message_pump import MessagePump
+from textual.screen import ModalScreen
+from textual.widget import Widget
 
 from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.events import EngineRelay
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.events import EngineEvent
+
+
+def in_sight(node: Widget) -> bool:
+    """Whether `node`'s screen can be seen: in front, or behind dialogs only. What
+    ticks (countdowns, the budget) skips its work on screens out of sight."""
+    stack = node.app.screen_stack
+    screen = node.screen
+    if screen not in stack:
+        return False
+    return all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1 :])
 
 
 class AppNode(ReportsWorkerFailures, MessagePump):

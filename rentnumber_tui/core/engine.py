@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -91,8 +92,11 @@ RENT_GRACE = 60.0
 #: Seconds a background balance refresh (or account look-up) waits for further changes
 #: to fold in, so a burst of rents spends one request, not one each.
 BALANCE_SETTLE = 2.0
-#: How often each engine checks the store for what other processes wrote.
+#: How often each engine looks whether the store's files moved (a `stat`), and at most
+#: how long it trusts that they did not (a file system with coarse times can hide a
+#: write): then it asks the store itself (`PRAGMA data_version`) anyway.
 WATCH_EVERY = 0.1
+WATCH_TRUST = 1.0
 #: How often each engine renews its heartbeat and leases; and when a silent process's
 #: rentals go to another.
 COORDINATE_EVERY = 1.0
@@ -1244,9 +1248,17 @@ class Engine:
     # -- watching the store, dividing the polling --------------------------------------------------
 
     async def _watch(self) -> None:
-        """Show what other processes wrote: a new rental, a code they polled."""
+        """Show what other processes wrote: a new rental, a code they polled. The store
+        is asked only when its files moved (or `WATCH_TRUST` passed): a query is a trip
+        to the store's thread, ten times a second for as long as the program runs."""
+        files: tuple[int, ...] = ()
+        asked = time.monotonic()
         while True:
             await asyncio.sleep(self._watch_every)
+            signature = self.store.files_signature()
+            if signature == files and time.monotonic() - asked < WATCH_TRUST:
+                continue
+            files, asked = signature, time.monotonic()
             try:
                 version = await self._db(self.store.data_version)
                 if version == self._data_version:

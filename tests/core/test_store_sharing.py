@@ -191,3 +191,18 @@ def test_a_full_disk_and_a_read_only_one_are_said_in_words(tmp_path: Path) -> No
         assert remount_read_only(disk)
         with pytest.raises(StoreError, match="read-only"):
             Store(path, ACCOUNT).save_rental(rental(300))
+
+
+def test_the_files_signature_moves_with_every_commit_of_another_connection(tmp_path: Path) -> None:
+    # The watcher asks the store only when this moved (engine._watch): a write it did not
+    # move for would show only after WATCH_TRUST.
+    path = tmp_path / "s.sqlite3"
+    mine, theirs = Store(path, ACCOUNT), Store(path, ACCOUNT)
+    seen = {mine.files_signature()}
+    for n in range(1, 6):
+        theirs.save_rental(rental(n))
+        signature = mine.files_signature()
+        assert signature not in seen
+        seen.add(signature)
+    assert mine.files_signature() == mine.files_signature()  # nothing written: still
+    assert Store(":memory:", ACCOUNT).files_signature() == ()

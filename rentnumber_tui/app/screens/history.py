@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Static
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app.format import status_label
 from rentnumber_tui.app.screens.base import RENT_AGAIN, RetryingScreen
+from rentnumber_tui.app.widgets.steady_input import SteadyInput
 from rentnumber_tui.core.export import write_history
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
@@ -157,7 +158,7 @@ class HistoryScreen(RetryingScreen):
             self.app.rent_again(rental)
 
     def compose_body(self) -> ComposeResult:
-        yield Input(
+        yield SteadyInput(
             placeholder="Filter by service, country, provider, number, status or code…",
             id="history-filter",
         )

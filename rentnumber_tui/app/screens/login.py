@@ -23,6 +23,7 @@ from rentnumber_tui.api.errors import ApiError, Unauthorized
 from rentnumber_tui.api.models import Balance
 from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.options import ConsentNeeded, KeyStorage, KeyStorageError, StorageInfo
+from rentnumber_tui.app.widgets.steady_input import SteadyInput
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.text import safe_text
 from rentnumber_tui.masking import SecretKey, key_problem, mask_key, redact
@@ -93,7 +94,7 @@ class LoginScreen(AppNode, ModalScreen[bool]):
                 Content("Paste your API key (RentNumber › API Key); it is checked first."),
                 id="login-intro",
             )
-            yield Input(placeholder="rn_…", password=True, id="login-key")
+            yield SteadyInput(placeholder="rn_…", password=True, id="login-key")
             yield Static(Content("Stored in: checking…"), id="login-where")
             yield Static(id="login-message", classes="dialog-message")
             with Horizontal(id="login-consent"):

@@ -17,6 +17,7 @@ from rentnumber_tui.api.models import Country, Offer, PriceList, Rows, Service
 from rentnumber_tui.app import events
 from rentnumber_tui.app.screens.base import RetryingScreen
 from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.app.widgets.steady_input import SteadyInput
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.picks import Pick
@@ -99,7 +100,7 @@ class PricesScreen(RetryingScreen):
         self.price_list: PriceList | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="Filter by provider or country…", id="offer-filter")
+        yield SteadyInput(placeholder="Filter by provider or country…", id="offer-filter")
         yield OfferTable(id="offers")
         yield Static(id="prices-status")
 

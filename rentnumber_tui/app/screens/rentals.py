@@ -23,9 +23,11 @@ from rentnumber_tui.app.format import (
     rental_time_left,
     status_label,
 )
+from rentnumber_tui.app.node import in_sight
 from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
+from rentnumber_tui.app.widgets.rentals_list import RentalsList
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import CancelChanged
 from rentnumber_tui.core.money import format_money
@@ -60,8 +62,14 @@ def columns_for(width: int) -> Columns:
 def rental_option(
     rental: TrackedRental, now: datetime, paused: bool = False, columns: Columns = COLUMNS[0][1]
 ) -> Option:
-    """`paused`: following is paused (the key was refused) — said on every rental that
-    still waits, until a key is accepted."""
+    return Option(rental_prompt(rental, now, paused, columns), id=str(rental.rental_id))
+
+
+def rental_prompt(
+    rental: TrackedRental, now: datetime, paused: bool = False, columns: Columns = COLUMNS[0][1]
+) -> Content:
+    """A rental's row. `paused`: following is paused (the key was refused) — said on
+    every rental that still waits, until a key is accepted."""
     service = safe_text(rental.labels.service or f"#{rental.rental_id}", max_length=16)
     phone = safe_text(rental.phone, max_length=20)
     if rental.code:
@@ -72,7 +80,7 @@ def rental_option(
         state = (status_label(rental.status), "$text-muted")
     mark = origin_mark(rental)
     country = f"{fit_cells(rental_country(rental), columns.country)} " if columns.country else ""
-    prompt = Content.assemble(
+    return Content.assemble(
         (f"{fit_cells(service, columns.service)} ", "bold"),
         country,
         f"{fit_cells(phone, columns.phone)} ",
@@ -80,7 +88,6 @@ def rental_option(
         f" {rental_time_left(rental, now):>{columns.time}}",
         (f"  {mark}", "italic $warning") if mark else "",
     )
-    return Option(prompt, id=str(rental.rental_id))
 
 
 class RentalsScreen(AppScreen):
@@ -151,7 +158,7 @@ class RentalsScreen(AppScreen):
     def compose_body(self) -> ComposeResult:
         # Kept as attributes rather than queried: the once-a-second tick and the rentals
         # signal can still arrive while the screen is being torn down.
-        self._listing = OptionList(id="rentals-list")
+        self._listing = RentalsList(id="rentals-list")
         self._empty = Static(id="rentals-empty")
         self._detail = RentalDetail()
         with Vertical(id="rentals-body"):
@@ -225,16 +232,16 @@ class RentalsScreen(AppScreen):
         self._show_detail()
 
     def tick(self) -> None:
-        """Once a second: countdowns move."""
+        """Once a second: countdowns move (on sight only; Esc and back redraws)."""
+        if not in_sight(self):
+            return
         engine = self.app.engine
         now = engine.server_now()
         listing = self._listing
         paused = engine.status().key_refused is not None
         for index, rental in enumerate(self._rentals()):
             if index < listing.option_count and not rental.is_final:
-                prompt = rental_option(rental, now, paused, self._columns).prompt
-                if str(listing.get_option_at_index(index).prompt) != str(prompt):
-                    listing.replace_option_prompt_at_index(index, prompt)
+                listing.set_prompt(index, rental_prompt(rental, now, paused, self._columns))
         self._detail.update_countdown(now)
 
     @on(OptionList.OptionHighlighted, "#rentals-list")

@@ -19,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.app.widgets.steady_input import SteadyInput
 from rentnumber_tui.core.fuzzy import rank
 
 #: Options shown at most; more matches are counted, and typing narrows them.
@@ -67,7 +68,7 @@ class _Options(OptionList):
         await super()._on_key(event)
 
 
-class _FilterInput(AppNode, Input):
+class _FilterInput(AppNode, SteadyInput):
     """The filter box. `?` opens the help (no service or country name holds one), Esc
     first clears what was typed (only an empty box lets Esc go back), and Enter chooses
     what the text typed so far shows: keys typed behind it are for the screen it opens

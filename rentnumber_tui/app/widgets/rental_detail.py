@@ -11,6 +11,7 @@ from textual.widgets import Digits, Static
 
 from rentnumber_tui.app.format import rental_time_left, rental_title, status_label
 from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core.money import format_money
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -120,10 +121,10 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
             if rental.is_final
             else (("   Time left  ", "$text-muted"), rental_time_left(rental, now))
         )
-        self.query_one("#detail-status", Static).update(
+        # Once a second: repainted only when it moved (`update_static`).
+        update_static(
+            self.query_one("#detail-status", Static),
             Content.assemble(
-                ("Status  ", "$text-muted"),
-                (status_label(rental.status), "bold"),
-                *left,
-            )
+                ("Status  ", "$text-muted"), (status_label(rental.status), "bold"), *left
+            ),
         )

@@ -9,7 +9,8 @@ from textual.widgets import Static
 
 from rentnumber_tui.app import events
 from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
-from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.app.node import AppNode, in_sight
+from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.rentals import TrackedRental
 from rentnumber_tui.core.text import safe_text
@@ -21,14 +22,16 @@ MAX_LINES = 3
 
 class RentalsBar(AppNode, Static):
     """Hidden while nothing is rented. Redrawn on every rental change and once a second
-    for the countdowns."""
-
-    _shown = ""
+    for the countdowns (only on the screen in front: each screen has its own bar)."""
 
     def on_mount(self) -> None:
         self.follow_engine(core.RentalChanged, core.EngineReady, core.AuthLost, core.KeyChanged)
-        self.set_interval(1.0, self.redraw)
+        self.set_interval(1.0, self._tick)
         self.redraw()
+
+    def _tick(self) -> None:
+        if in_sight(self):
+            self.redraw()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
         self.redraw()
@@ -59,10 +62,7 @@ class RentalsBar(AppNode, Static):
             coded = sum(1 for rental in rentals[MAX_LINES:] if rental.code)
             with_code = f", {coded} with a code" if coded else ""
             lines.append(Content.assemble((f"  … and {more} more{with_code} (F2)", "$text-muted")))
-        content = Content("\n").join(lines)
-        if content.plain != self._shown:  # once a second: redrawn only when it changed
-            self._shown = content.plain
-            self.update(content)
+        update_static(self, Content("\n").join(lines))
 
 
 def _line(rental: TrackedRental, now: datetime, paused: str | None = None) -> Content:

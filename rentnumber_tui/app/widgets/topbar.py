@@ -9,7 +9,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from rentnumber_tui.app import events
-from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.app.node import AppNode, in_sight
+from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import AccountStatus
 from rentnumber_tui.core.money import format_money
@@ -29,7 +30,6 @@ class TopBar(AppNode, Horizontal):
     def __init__(self, title: str) -> None:
         super().__init__(id="topbar")
         self._title = title
-        self._budget_text = ""
 
     def compose(self) -> ComposeResult:
         # Kept as attributes, not queried: a bar being torn down mid-mount has no
@@ -62,7 +62,7 @@ class TopBar(AppNode, Horizontal):
         )
         self._show_status(app.engine.status())
         self._show_budget()
-        self.set_interval(0.5, self._show_budget)
+        self.set_interval(0.5, self._tick)
 
     def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
         self._show_status(self.app.engine.status())
@@ -83,20 +83,24 @@ class TopBar(AppNode, Horizontal):
     def _show_status(self, status: AccountStatus) -> None:
         if status.balance is not None:
             amount = format_money(status.balance.amount, status.balance.currency)
-            self._balance.update(Content(amount))
+            update_static(self._balance, Content(amount))
         else:
-            self._balance.update(Content("balance —" if status.has_key else "no API key"))
+            update_static(self._balance, Content("balance —" if status.has_key else "no API key"))
         text, css_class = _CONNECTION.get(status.connection, _CONNECTION["offline"])
         if status.key_refused:
             # A state, not a passing toast: it stays until a key is accepted.
             text, css_class = "✕ key refused · F6", "connection--offline"
         connection = self._connection
-        connection.update(Content(text))
+        update_static(connection, Content(text))
         for name in ("connection--online", "connection--retrying", "connection--offline"):
             connection.set_class(name == css_class, name)
         # The last error's words come from the server: literal text, never markup.
         message = status.connection_message
         connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
+
+    def _tick(self) -> None:
+        if in_sight(self):  # every screen has its bar: only the one in sight
+            self._show_budget()
 
     def _show_budget(self) -> None:
         engine = self.app.engine
@@ -109,6 +113,4 @@ class TopBar(AppNode, Horizontal):
             text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
-        if text != self._budget_text:  # twice a second: redrawn only when it changed
-            self._budget_text = text
-            self._budget.update(Content(text))
+        update_static(self._budget, Content(text))  # twice a second: only when it changed

@@ -1,0 +1,69 @@
+"""What ticks once a second repaints only what moved (issue 14: Live rentals repainted
+the whole screen every second)."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.geometry import Region
+from textual.widgets import Static
+
+from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.widgets.rentals_list import RentalsList, changed_span
+from rentnumber_tui.app.widgets.repaint import update_static
+from tests.core.waiting import wait_until
+
+
+def test_the_changed_span_is_in_cells():
+    assert changed_span("WhatsApp  4:59", "WhatsApp  4:59") is None
+    assert changed_span("WhatsApp  4:59", "WhatsApp  4:58") == (13, 14)
+    assert changed_span("WhatsApp 10:00", "WhatsApp  9:59") == (9, 14)
+    # A wide character before the change moves it by two cells, not one.
+    assert changed_span("微信  4:59", "微信  4:58") == (9, 10)
+    assert changed_span("ab", "abc") == (2, 3)
+
+
+async def test_a_countdown_tick_repaints_only_the_countdown_cells(make_app, clock, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: app.services, what="services")
+        engine = app.engine
+        service = next(s for s in app.services if s.slug == "whatsapp")
+        offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
+        for _ in range(5):
+            await engine.rent(offer, service)
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals")
+        screen = app.screen
+        listing = screen.query_one(RentalsList)
+        await wait_until(lambda: listing.option_count == 5, what="five rows")
+        before = [str(listing.get_option_at_index(i).prompt) for i in range(5)]
+        painted: list[tuple[Region, ...]] = []
+        original = RentalsList.refresh
+
+        def refresh(self, *regions, **kwargs):
+            painted.append(regions)
+            return original(self, *regions, **kwargs)
+
+        monkeypatch.setattr(RentalsList, "refresh", refresh)
+        clock.advance(1)
+        screen.tick()
+        after = [str(listing.get_option_at_index(i).prompt) for i in range(5)]
+        assert after != before  # the countdowns moved
+        assert len(painted) == 5 and all(len(regions) == 1 for regions in painted)
+        regions = [regions[0] for regions in painted]
+        assert sorted(region.y for region in regions) == [0, 1, 2, 3, 4]
+        assert all(region.height == 1 and region.width <= 5 for region in regions)
+        painted.clear()
+        screen.tick()  # the same second again: nothing to repaint
+        assert painted == []
+
+
+async def test_a_static_is_updated_only_when_its_text_or_style_changed(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)):
+        static = Static()
+        await app.screen.mount(static)
+        assert update_static(static, Content("⇅ 1/2/s"))
+        assert not update_static(static, Content("⇅ 1/2/s"))
+        assert update_static(static, Content.styled("⇅ 1/2/s", "bold"))
+        assert static.content.plain == "⇅ 1/2/s"
