@@ -15,6 +15,7 @@ from typing import Any
 
 from textual import events as textual_events
 from textual import work
+from textual._styles_cache import StylesCache
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
@@ -204,6 +205,11 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.key_hold.sent(event, target)
 
     def _screen_changed(self, screen: Screen[Any]) -> None:
+        # Textual caches `StylesCache.get_inner_outer` with `lru_cache` on the method, so
+        # its keys hold every widget's render cache (1,024 of them, with their rendered
+        # lines): closed screens' widgets stayed in memory (Textualize/textual#6665).
+        # Emptied at each change of screen; it refills at once with what is shown.
+        StylesCache.get_inner_outer.cache_clear()
         if screen is self.screen:
             self.key_hold.opening(screen)
 

@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 _INT = re.compile(r"-?[0-9]+")
 _UNAUTHORIZED = "Unauthorized: missing or invalid API key"
+
+
+#: Requests the sandbox's log keeps (the newest; far beyond any test's or benchmark's).
+LOG_KEPT = 50_000
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,8 @@ class Sandbox:
         self.state = SandboxState(self.config, self.clock)
         self._monotonic = monotonic
         self._rate = RateWindow()
-        self._log: list[RequestRecord] = []
+        # The newest LOG_KEPT requests: a demo left running all day must not grow.
+        self._log: deque[RequestRecord] = deque(maxlen=LOG_KEPT)
         self._log_lock = threading.Lock()
         self._last_seq = 0
 
@@ -157,7 +163,7 @@ class Sandbox:
 
     @property
     def request_log(self) -> list[RequestRecord]:
-        """A copy of every request served so far, in arrival order."""
+        """A copy of the requests served so far (the newest `LOG_KEPT`), in arrival order."""
         return self.requests_since(0)
 
     def requests_since(self, seq: int) -> list[RequestRecord]:
@@ -256,6 +262,9 @@ class Sandbox:
         injected = faults.take(method, path)
         if faults.latency > 0:
             await _pause(faults.latency, receive)
+        if injected == "slow":
+            await _pause(faults.slow_seconds, receive)
+            injected = faults.take(method, path)  # a fault queued behind it, if any
 
         if injected == "502_html" or (
             injected is None and faults.roll(faults.error_502_probability)

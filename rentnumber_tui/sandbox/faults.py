@@ -13,6 +13,8 @@ Whether the request is *executed* (state changed) before the fault matters for
 | `429`               | no        | 429, `Retry-After: 2` (`retry_after`), a JSON error    |
 | `hang`              | no        | nothing for `hang_seconds` (real time), then a 504     |
 | `401`               | no        | 401, the key refused for this request (as if revoked)  |
+| `slow`              | yes       | the real answer (or the next injected fault) after     |
+|                     |           | `slow_seconds` (real time)                             |
 | `truncated_json`    | yes       | the real status, the JSON body cut in half             |
 | `wrong_types`       | yes       | documented fields with the wrong JSON types            |
 | `missing_fields`    | yes       | top level keeps `success` (and `data`, whose items     |
@@ -47,6 +49,7 @@ FAULT_KINDS = frozenset(
         "hang",
         "drop",
         "401",
+        "slow",
     }
 )
 #: Kinds answered before the request reaches the simulated server.
@@ -104,6 +107,8 @@ class Faults:
     rate_limit_window: float = 1.0
     #: How long (real seconds) a `hang` lasts unless the client gives up first.
     hang_seconds: float = 3600.0
+    #: How long (real seconds) a `slow` request waits before it is served.
+    slow_seconds: float = 1.0
     #: The `Retry-After` header value of the `429` fault (seconds, or an HTTP-date).
     retry_after: str = "2"
     seed: int = 1

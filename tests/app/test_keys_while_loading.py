@@ -95,3 +95,43 @@ async def test_a_screen_that_never_says_it_is_ready_holds_keys_only_until_the_de
         burst(app, "tele")
         assert listing.input.value == ""  # held
         await wait_until(lambda: listing.input.value == "tele", what="the keys after the deadline")
+
+
+async def test_an_enter_typed_while_the_countries_load_opens_the_match_once_they_come(
+    make_app, sandbox
+):
+    # The service list can come before the countries (two requests): a path typed in
+    # one burst must not lose its second Enter to a list that is still loading.
+    sandbox.faults.slow_seconds = 0.8
+    sandbox.faults.inject("slow", "/countries")
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        await wait_until(lambda: app.screen.query_one(FilterList).shown, what="listed")
+        assert app.countries is None  # still on its way
+        burst(app, "telegram\rgh\r")
+        await wait_until(lambda: isinstance(app.screen, CountriesScreen), what="countries")
+        await wait_until(lambda: app.countries is not None, what="the countries")
+        await wait_until(lambda: isinstance(app.screen, PricesScreen), what="prices")
+        assert app.screen.country is not None and app.screen.country.iso_code == "GH"
+
+
+async def test_an_enter_that_waited_for_a_list_that_failed_chooses_nothing(make_app, sandbox):
+    sandbox.faults.slow_seconds = 0.5
+    sandbox.faults.inject("slow", "/countries")
+    sandbox.faults.inject("success_false_200", "/countries", count=50)  # behind the slow one
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        await wait_until(lambda: app.screen.query_one(FilterList).shown, what="listed")
+        assert app.countries is None and app.catalog_error is None  # still on its way
+        burst(app, "telegram\rgh\rx")
+        await wait_until(
+            lambda: isinstance(app.screen, CountriesScreen) and app.screen.query(FilterList),
+            what="the countries screen",
+        )
+        listing = app.screen.query_one(FilterList)
+        await wait_until(lambda: app.catalog_error, what="the countries failing")
+        await wait_until(lambda: listing.input.value == "ghx", what="the keys after the Enter")
+        assert isinstance(app.screen, CountriesScreen)
+        assert not app.key_hold.collecting

@@ -156,7 +156,8 @@ class CatalogListScreen(AppScreen):
         if error:
             listing.set_empty(
                 f"Could not load the {self.CATALOG}: {safe_text(error, max_length=300)} "
-                "Trying again by itself…"
+                "Trying again by itself…",
+                failed=True,
             )
         else:
             listing.set_empty(f"Loading {self.CATALOG}…")

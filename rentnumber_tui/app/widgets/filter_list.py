@@ -127,6 +127,12 @@ class FilterList(AppNode, Vertical):
         self._empty = empty
         self._items: Sequence[FilterItem] = ()
         self._shown: list[FilterItem] = []
+        #: Whether items were ever set: before that, the list is loading.
+        self._loaded = False
+        #: An Enter came while the list was loading: choose once it has loaded.
+        self._choose_when_loaded = False
+        #: The list could not be read (it says why): an Enter chooses nothing.
+        self._failed = False
 
     def compose(self) -> ComposeResult:
         yield _FilterInput(placeholder=self._placeholder, classes="filter-input")
@@ -154,17 +160,28 @@ class FilterList(AppNode, Vertical):
         """Replace the items, keeping the filter and (if present) the highlighted item."""
         keep = keep if keep is not None else self.highlighted_id
         self._items = items
+        self._loaded = True
         self._apply(keep)
+        if self._choose_when_loaded:
+            self._choose_when_loaded = False
+            self._choose(self.highlighted_id)
 
-    def set_empty(self, text: str) -> None:
+    def set_empty(self, text: str, *, failed: bool = False) -> None:
         """What to say while there are no items (loading, or why loading failed)."""
         self._empty = text
+        self._failed = failed
+        if failed and self._choose_when_loaded:
+            # The Enter waited for a list that could not be read: it chooses nothing
+            # (the words say why), and the keys typed behind it go on in the box.
+            self._choose_when_loaded = False
+            self.app.key_hold.no_screen_opened()
         if not self._items:
             self.query_one(".filter-summary", Static).update(Content(text))
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._choose_when_loaded = False  # typed on: the Enter was for other text
         self._apply(None)
 
     @on(Input.Submitted)
@@ -180,6 +197,11 @@ class FilterList(AppNode, Vertical):
     def _choose(self, item_id: str | None) -> None:
         if item_id is not None:
             self.post_message(self.Chosen(self, item_id))
+        elif not (self._loaded or self._failed):
+            # Enter typed before the list came (a path typed in one burst, or a slow
+            # server): it chooses what the text shows once the list is here. Keys typed
+            # behind it stay held until then (`key_hold.py`, within its deadline).
+            self._choose_when_loaded = True
         else:
             self.app.key_hold.no_screen_opened()
 

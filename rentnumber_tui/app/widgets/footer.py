@@ -33,6 +33,10 @@ class AppFooter(AppNode, Footer):
         super().__init__(show_command_palette=True)
         self._width = 0
 
+    def watch_compact(self, compact: bool) -> None:
+        for key in self.query(FooterKey):
+            key.compact = compact
+
     def on_mount(self) -> None:
         self.follow_engine(core.KeyChanged, core.AuthLost, core.EngineReady)
 
@@ -113,14 +117,19 @@ class AppFooter(AppNode, Footer):
                 fitted.append(keep)
         self.styles.grid_size_columns = len(fitted)
         for binding, enabled, tooltip in fitted:
-            yield FooterKey(
+            key = FooterKey(
                 binding.key,
                 app.get_key_display(binding),
                 binding.description,
                 binding.action,
                 disabled=not enabled,
                 tooltip=tooltip,
-            ).data_bind(compact=Footer.compact)
+            )
+            # Set, not `data_bind`: a data binding is a watcher kept on this footer for
+            # as long as it lives, and the footer recomposes whenever the keys change
+            # (each return to a screen): every key it ever drew stayed alive.
+            key.compact = self.compact
+            yield key
         if palette is not None:
             yield FooterKey(
                 palette.binding.key,
