@@ -70,7 +70,13 @@ def app_argv(base_url: str) -> list[str]:
 
 
 def user_env(home: Path, **extra: str) -> dict[str, str]:
-    return program_env(home, **extra)
+    """A person's environment: as the tests' (`program_env`), but Python writes its
+    bytecode caches, as on any machine where the program was installed. Without them
+    every start compiles the package from source (80 ms here): this machine's shells
+    set PYTHONDONTWRITEBYTECODE, a person's do not."""
+    env = program_env(home, **extra)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 class TimedPty(Pty):

@@ -406,9 +406,13 @@ class Engine:
     async def _call(self, coro: Coroutine[Any, Any, T], *, shield: bool = False) -> T:
         """Run `coro` on the engine loop and await it from the caller's loop. Cancelling
         the caller cancels the work, unless `shield` (a rent must finish regardless)."""
-        if not self._ready.is_set():
-            await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
-        future = asyncio.wrap_future(self.submit(coro))
+        try:
+            if not self._ready.is_set():
+                await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
+            future = asyncio.wrap_future(self.submit(coro))
+        except BaseException:
+            coro.close()  # never started (the caller gave up first, or the loop is gone)
+            raise
         try:
             return await (asyncio.shield(future) if shield else future)
         except UserFacingError as error:
