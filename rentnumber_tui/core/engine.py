@@ -97,10 +97,18 @@ BALANCE_SETTLE = 2.0
 #: write): then it asks the store itself (`PRAGMA data_version`) anyway.
 WATCH_EVERY = 0.1
 WATCH_TRUST = 1.0
+#: How often while the account has no active rental: only a rental made elsewhere can
+#: show up, and half a second is soon enough for it (ten looks a second cost an idle
+#: program a third of a percent of CPU).
+WATCH_IDLE = 0.5
 #: How often each engine renews its heartbeat and leases; and when a silent process's
 #: rentals go to another.
 COORDINATE_EVERY = 1.0
 LEASE_TTL = 3.5
+#: The heartbeat while the account has no active rental: there are no leases to keep,
+#: and a rental rented here takes its lease at once (`_follow_soon`). Kept within the
+#: lease time (at most 0.8 of it), so the other processes still count this one.
+COORDINATE_IDLE = 3.0
 #: How often the account's rentals are looked up to find those made elsewhere.
 DISCOVER_EVERY = 60.0
 #: Longest error text handed to a front end (a server may send pages of it).
@@ -1258,7 +1266,8 @@ class Engine:
         files: tuple[int, ...] = ()
         asked = time.monotonic()
         while True:
-            await asyncio.sleep(self._watch_every)
+            idle = self._nothing_active()
+            await asyncio.sleep(max(self._watch_every, WATCH_IDLE) if idle else self._watch_every)
             signature = self.store.files_signature()
             if signature == files and time.monotonic() - asked < WATCH_TRUST:
                 continue
@@ -1324,7 +1333,17 @@ class Engine:
             except StoreError as error:
                 self._store_failed(error)
             first = False
-            await asyncio.sleep(self._coordinate_every)
+            idle = self._nothing_active()
+            await asyncio.sleep(
+                max(self._coordinate_every, min(COORDINATE_IDLE, 0.8 * self._lease_ttl))
+                if idle
+                else self._coordinate_every
+            )
+
+    def _nothing_active(self) -> bool:
+        """No active rental on the account (as of the last census) and none followed
+        here: the store's watchers and the heartbeat can take their time."""
+        return self._census == (0, 0) and not (self.poller and self.poller.followed_ids)
 
     async def _sync_leases(self) -> None:
         poller = self.poller
