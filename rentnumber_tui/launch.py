@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.poller import PollSettings
@@ -194,22 +194,14 @@ def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str
     settings = built.settings
     keymap, keymap_problems = checked_keymap(settings)
     app_options = AppOptions(
-        bell=settings.bell,
-        clipboard=settings.clipboard,
-        notifications=settings.notifications,
-        auto_copy=settings.auto_copy,
-        desktop_notifications=settings.desktop_notifications,
+        **_personal_options(settings, keymap),
         default_country=settings.default_country,
-        theme=settings.theme,
         profile=options.profile,
         key_storage=CredentialKeyStorage(options.profile),
         insecure_transport=built.insecure,
         warnings=(*built.warnings, *keymap_problems),
-        keymap=tuple(keymap.items()),
         late_warnings=built.key_notes,
         save_theme=_save_theme,
-        crash_dir=_crash_dir(),
-        export_dir=_export_dir(),
     )
     return built.engine, app_options
 
@@ -223,19 +215,39 @@ def _demo_options() -> AppOptions:
     settings, problems = config.load_settings()
     keymap, keymap_problems = checked_keymap(settings)
     return AppOptions(
+        **_personal_options(settings, keymap),
         demo=True,
         profile="demo",
-        bell=settings.bell,
-        clipboard=settings.clipboard,
-        notifications=settings.notifications,
-        auto_copy=settings.auto_copy,
-        desktop_notifications=settings.desktop_notifications,
-        theme=settings.theme,
-        keymap=tuple(keymap.items()),
         warnings=(*problems, *keymap_problems),
-        crash_dir=_crash_dir(),
-        export_dir=_export_dir(),
     )
+
+
+class _Personal(TypedDict):
+    bell: bool
+    clipboard: bool
+    notifications: bool
+    auto_copy: bool
+    desktop_notifications: str
+    theme: str | None
+    keymap: tuple[tuple[str, str], ...]
+    crash_dir: Path
+    export_dir: Path
+
+
+def _personal_options(settings: Settings, keymap: dict[str, str]) -> _Personal:
+    """The App's options that follow the person, not the account: signals, theme, keys
+    and where files go. The demo and the real service take them alike."""
+    return {
+        "bell": settings.bell,
+        "clipboard": settings.clipboard,
+        "notifications": settings.notifications,
+        "auto_copy": settings.auto_copy,
+        "desktop_notifications": settings.desktop_notifications,
+        "theme": settings.theme,
+        "keymap": tuple(keymap.items()),
+        "crash_dir": _crash_dir(),
+        "export_dir": _export_dir(),
+    }
 
 
 def checked_keymap(settings: Settings) -> tuple[dict[str, str], list[str]]:
