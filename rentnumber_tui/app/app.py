@@ -7,6 +7,7 @@ import base64
 import contextlib
 import gc
 import os
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
+from textual.timer import Timer
+from textual.widget import Widget
 
 from rentnumber_tui.api.errors import ApiError, Unauthorized
 from rentnumber_tui.api.models import Country, Offer, Service
@@ -162,6 +165,10 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self._saved_theme = self.theme
         #: Keys typed while a screen opens, kept for it (`key_hold.py`).
         self.key_hold = KeyHold(self)
+        #: Timers paused while their node's screen is out of sight (`node.every_in_sight`).
+        #: Held here (Textual holds timers weakly: a paused one would be collected) until
+        #: they go on or their screen closes; the node only weakly.
+        self._paused_in_sight: dict[Timer, weakref.ref[Widget]] = {}
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -212,6 +219,27 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         StylesCache.get_inner_outer.cache_clear()
         if screen is self.screen:
             self.key_hold.opening(screen)
+        self.call_later(self._resume_in_sight)
+
+    def resume_in_sight(self, node: Widget, timer: Timer) -> None:
+        """`timer` (of `node`) paused itself: its screen is out of sight."""
+        self._paused_in_sight[timer] = weakref.ref(node)
+
+    def _resume_in_sight(self) -> None:
+        """A change of screen: the paused timers whose screens are in sight again go on
+        (the screens redraw on their own as they come back); those of closed screens are
+        let go."""
+        from rentnumber_tui.app.node import in_sight
+
+        stack = self.screen_stack
+        for timer, ref in list(self._paused_in_sight.items()):
+            node = ref()
+            if node is None or not node.is_attached or node.screen not in stack:
+                del self._paused_in_sight[timer]
+                timer.stop()
+            elif in_sight(node):
+                del self._paused_in_sight[timer]
+                timer.resume()
 
     def on_key_hold_screen_ready(self, message: ScreenReady) -> None:
         self.key_hold.ready(message.screen)

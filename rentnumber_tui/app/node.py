@@ -9,9 +9,12 @@ importing it here makes no cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import getters
 from textual.message_pump import MessagePump
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widget import Widget
 
 from rentnumber_tui.app.app import RentNumberApp
@@ -28,6 +31,25 @@ def in_sight(node: Widget) -> bool:
     if screen not in stack:
         return False
     return all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1 :])
+
+
+def every_in_sight(node: Widget, interval: float, callback: Callable[[], object]) -> Timer:
+    """Call `callback` every `interval` seconds while `node`'s screen is in sight. Out
+    of sight the timer pauses (no wake-up at all: every screen in the stack has its own
+    top bar and rentals bar), and the App resumes it when a change of screen brings the
+    node back into sight (`RentNumberApp.resume_in_sight`)."""
+
+    def tick() -> None:
+        if in_sight(node):
+            callback()
+        else:
+            timer.pause()
+            app = node.app
+            if isinstance(app, RentNumberApp):
+                app.resume_in_sight(node, timer)
+
+    timer = node.set_interval(interval, tick)
+    return timer
 
 
 class AppNode(ReportsWorkerFailures, MessagePump):

@@ -67,3 +67,40 @@ async def test_a_static_is_updated_only_when_its_text_or_style_changed(make_app)
         assert not update_static(static, Content("⇅ 1/2/s"))
         assert update_static(static, Content.styled("⇅ 1/2/s", "bold"))
         assert static.content.plain == "⇅ 1/2/s"
+
+
+async def test_a_screen_out_of_sight_does_not_tick_and_ticks_again_in_sight(make_app, monkeypatch):
+    # Every screen in the stack has its own top bar: only the one in sight may wake.
+    from rentnumber_tui.app.screens.services import ServicesScreen
+    from rentnumber_tui.app.widgets.topbar import TopBar
+
+    ticks: dict[int, int] = {}
+    original = TopBar._show_budget
+
+    def counted(self: TopBar) -> None:
+        ticks[id(self)] = ticks.get(id(self), 0) + 1
+        original(self)
+
+    monkeypatch.setattr(TopBar, "_show_budget", counted)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        below = app.screen.query_one(TopBar)
+        await wait_until(lambda: ticks.get(id(below), 0) >= 2, what="the bar ticking")
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="Live rentals")
+        front = app.screen.query_one(TopBar)
+        # Once the covered bar's timer has found itself out of sight it pauses.
+        await wait_until(lambda: app._paused_in_sight, what="the covered bar paused")
+        covered = ticks[id(below)]
+        start = ticks.get(id(front), 0)
+        await wait_until(lambda: ticks.get(id(front), 0) >= start + 4, what="the front bar")
+        assert ticks[id(below)] == covered  # not one tick while covered
+        await pilot.press("escape")
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="back")
+        await wait_until(lambda: ticks[id(below)] > covered, what="the bar ticking again")
+        # The closed screen's timers are not kept (nor its widgets through them).
+        await wait_until(
+            lambda: all(ref() is not front for ref in app._paused_in_sight.values()),
+            what="the closed screen's timers let go",
+        )

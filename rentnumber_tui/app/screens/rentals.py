@@ -23,7 +23,7 @@ from rentnumber_tui.app.format import (
     rental_time_left,
     status_label,
 )
-from rentnumber_tui.app.node import in_sight
+from rentnumber_tui.app.node import every_in_sight, in_sight
 from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
@@ -174,7 +174,7 @@ class RentalsScreen(AppScreen):
             core.AuthLost,
             core.KeyChanged,
         )
-        self.set_interval(1.0, self.tick)
+        every_in_sight(self, 1.0, self.tick)
         self.redraw()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from rentnumber_tui.app import events
 from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
-from rentnumber_tui.app.node import AppNode, in_sight
+from rentnumber_tui.app.node import AppNode, every_in_sight
 from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.rentals import TrackedRental
@@ -26,12 +26,8 @@ class RentalsBar(AppNode, Static):
 
     def on_mount(self) -> None:
         self.follow_engine(core.RentalChanged, core.EngineReady, core.AuthLost, core.KeyChanged)
-        self.set_interval(1.0, self._tick)
+        every_in_sight(self, 1.0, self.redraw)
         self.redraw()
-
-    def _tick(self) -> None:
-        if in_sight(self):
-            self.redraw()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
         self.redraw()

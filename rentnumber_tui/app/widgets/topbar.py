@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from rentnumber_tui.app import events
-from rentnumber_tui.app.node import AppNode, in_sight
+from rentnumber_tui.app.node import AppNode, every_in_sight
 from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import AccountStatus
@@ -62,7 +62,7 @@ class TopBar(AppNode, Horizontal):
         )
         self._show_status(app.engine.status())
         self._show_budget()
-        self.set_interval(0.5, self._tick)
+        every_in_sight(self, 0.5, self._show_budget)
 
     def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
         self._show_status(self.app.engine.status())
@@ -97,10 +97,6 @@ class TopBar(AppNode, Horizontal):
         # The last error's words come from the server: literal text, never markup.
         message = status.connection_message
         connection.tooltip = Content(safe_text(message, max_length=300)) if message else None
-
-    def _tick(self) -> None:
-        if in_sight(self):  # every screen has its bar: only the one in sight
-            self._show_budget()
 
     def _show_budget(self) -> None:
         engine = self.app.engine
