@@ -217,7 +217,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         # lines): closed screens' widgets stayed in memory (Textualize/textual#6665).
         # Emptied at each change of screen; it refills at once with what is shown.
         StylesCache.get_inner_outer.cache_clear()
-        if screen is self.screen:
+        if self.screen_stack and screen is self.screen:
             self.key_hold.opening(screen)
         self.call_later(self._resume_in_sight)
 
@@ -410,7 +410,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
             if copied:
                 then = "Copied to the clipboard."
-            elif isinstance(self.screen, RentalsScreen):
+            elif self.screen_stack and isinstance(self.screen, RentalsScreen):  # (not at exit)
                 then = "c copies it."  # already on Live rentals: no "F2 shows it"
             else:
                 then = "F2 shows it; c copies it there."
