@@ -1266,8 +1266,7 @@ class Engine:
         files: tuple[int, ...] = ()
         asked = time.monotonic()
         while True:
-            idle = self._nothing_active()
-            await asyncio.sleep(max(self._watch_every, WATCH_IDLE) if idle else self._watch_every)
+            await asyncio.sleep(self._pace(self._watch_every, WATCH_IDLE))
             signature = self.store.files_signature()
             if signature == files and time.monotonic() - asked < WATCH_TRUST:
                 continue
@@ -1333,17 +1332,15 @@ class Engine:
             except StoreError as error:
                 self._store_failed(error)
             first = False
-            idle = self._nothing_active()
-            await asyncio.sleep(
-                max(self._coordinate_every, min(COORDINATE_IDLE, 0.8 * self._lease_ttl))
-                if idle
-                else self._coordinate_every
-            )
+            idle_every = min(COORDINATE_IDLE, 0.8 * self._lease_ttl)
+            await asyncio.sleep(self._pace(self._coordinate_every, idle_every))
 
-    def _nothing_active(self) -> bool:
-        """No active rental on the account (as of the last census) and none followed
-        here: the store's watchers and the heartbeat can take their time."""
-        return self._census == (0, 0) and not (self.poller and self.poller.followed_ids)
+    def _pace(self, every: float, idle_every: float) -> float:
+        """`every`, or `idle_every` (if longer) while no rental is active on the account
+        (as of the last census) and none is followed here: the store's watcher and the
+        heartbeat can take their time."""
+        idle = self._census == (0, 0) and not (self.poller and self.poller.following)
+        return max(every, idle_every) if idle else every
 
     async def _sync_leases(self) -> None:
         poller = self.poller

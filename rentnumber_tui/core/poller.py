@@ -119,6 +119,11 @@ class Poller:
         return [entry.rental for entry in self._entries.values()]
 
     @property
+    def following(self) -> bool:
+        """Whether any rental is followed (without building the list)."""
+        return bool(self._entries)
+
+    @property
     def followed_ids(self) -> set[int]:
         return set(self._entries)
 

@@ -23,7 +23,7 @@ from rentnumber_tui.app.format import (
     rental_time_left,
     status_label,
 )
-from rentnumber_tui.app.node import every_in_sight, in_sight
+from rentnumber_tui.app.node import every_in_sight
 from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
@@ -232,9 +232,7 @@ class RentalsScreen(AppScreen):
         self._show_detail()
 
     def tick(self) -> None:
-        """Once a second: countdowns move (on sight only; Esc and back redraws)."""
-        if not in_sight(self):
-            return
+        """Once a second while in sight (`every_in_sight`): countdowns move."""
         engine = self.app.engine
         now = engine.server_now()
         listing = self._listing
