@@ -23,6 +23,7 @@ part of their cost). Targets (issue 14): ≤ 0.5 % with no rentals and with the 
 open, ≤ 1 % on Live rentals with 20 rentals. Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/bench_idle_cpu.py [--window 20] [--settle 5] [--runs 1]
+        [--only "live rentals"]
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--only", default="", help="measure only the states whose name contains this"
+    )
     args = parser.parse_args()
     settle, window = args.settle, args.window
     cases: list[tuple[str, str, Callable[[], Sample]]] = [
@@ -200,6 +204,8 @@ def main() -> int:
         f"120×40 pty, median of {args.runs} ({working_tree()}):"
     )
     for name, target, run in cases:
+        if args.only.lower() not in name.lower():
+            continue
         samples = [run() for _ in range(args.runs)]
         cpu = statistics.median(s.cpu_percent for s in samples)
         out = statistics.median(s.bytes_per_second for s in samples)

@@ -182,6 +182,14 @@ class _State:
             state.pause = (_number(deadline), _number(set_at))
         return state
 
+    def copy(self) -> _State:
+        """A copy a decision may change (records are tuples: shared)."""
+        state = _State()
+        state.starts = list(self.starts)
+        state.waiters = dict(self.waiters)
+        state.pause = self.pause
+        return state
+
     def encode(self) -> bytes:
         data: dict[str, Any] = {
             "v": _VERSION,
@@ -281,6 +289,10 @@ class FileLedger:
         self._fd = -1
         self._pid = -1
         self._lock = threading.Lock()
+        #: The file's bytes as last read or written, and their state: most operations
+        #: find the file as this process left it (a status bar asks twice a second),
+        #: and a copy costs far less than decoding and checking every record again.
+        self._known: tuple[bytes, _State] | None = None
         self._open()
 
     # -- the Ledger protocol -----------------------------------------------------------
@@ -382,13 +394,15 @@ class FileLedger:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 raw = self._read(fd)
-                state = self._decode(raw)
+                known = self._known
+                state = known[1].copy() if known and known[0] == raw else self._decode(raw)
                 result = decide(state)
                 data = state.encode()
                 if data != raw:
                     os.pwrite(fd, data, 0)
                     if len(data) < len(raw):
                         os.ftruncate(fd, len(data))
+                self._known = (data, state.copy())
                 return result
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)

@@ -45,6 +45,33 @@ def rental_time_left(rental: TrackedRental, now: datetime) -> str:
     return countdown(rental.seconds_left(now))
 
 
+#: Below this many seconds a row of the rentals list counts by the second.
+ROW_SECONDS_BELOW = 120
+
+
+def row_countdown(seconds: float | None) -> str:
+    """`14 min`, `1 h 05` while two minutes or more are left, then `1:59` by the second.
+
+    For a row among many: twenty rows counting seconds change twenty times a second's
+    worth of screen for a figure nobody reads that finely; by the minute each changes
+    once a minute, and the last two minutes — when a person decides to cancel or
+    replace — count every second. The selected rental's detail always counts seconds.
+    """
+    if seconds is None or seconds < ROW_SECONDS_BELOW:
+        return countdown(seconds)
+    hours, minutes = divmod(int(seconds) // 60, 60)
+    if hours:
+        return f"{hours} h {minutes:02d}"
+    return f"{minutes} min"
+
+
+def row_time_left(rental: TrackedRental, now: datetime) -> str:
+    """`rental_time_left` for a row of a list (`row_countdown`)."""
+    if rental.is_final:
+        return ""
+    return row_countdown(rental.seconds_left(now))
+
+
 def rental_country(rental: TrackedRental) -> str:
     """ "🇳🇬 Nigeria" (or "" when unknown): what tells two rentals of one service apart."""
     labels = rental.labels

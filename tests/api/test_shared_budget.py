@@ -240,6 +240,25 @@ def test_grant_rule_step_by_step(ledger_path: Path) -> None:
     assert ledger.registrations(103.3) == {}
 
 
+def test_what_another_writes_is_read_though_each_remembers_the_file(ledger_path: Path) -> None:
+    # Each ledger keeps the file's bytes as it last saw them (to skip decoding them
+    # again); a write by anyone else changes the bytes, and that is what it reads.
+    a, b = FileLedger(ledger_path), FileLedger(ledger_path)
+    assert a.try_start("a", 1, Head(USER, 10.0), 10.0, 3, 1.0, None) == 0.0
+    assert b.in_window(10.1, 1.0) == 1
+    assert b.try_start("b", 1, Head(USER, 10.1), 10.1, 3, 1.0, None) == 0.0
+    assert a.in_window(10.2, 1.0) == 2
+    # A decision refused leaves a registration; reading again does not lose it, nor
+    # does the remembered state take the refused start.
+    assert a.try_start("c", 1, Head(BACKGROUND, 10.2), 10.2, 2, 1.0, None) > 0
+    assert a.in_window(10.3, 1.0) == 2
+    assert set(b.registrations(10.3)) == {"c"}
+    assert set(a.registrations(10.3)) == {"c"}
+    ledger_path.write_bytes(b"not a ledger")  # a stray edit
+    assert a.in_window(10.4, 1.0) == 0
+    assert a.recovered == 1
+
+
 def test_a_held_start_counts_as_now_but_not_for_ever(ledger_path: Path) -> None:
     ledger = FileLedger(ledger_path)
     assert ledger.try_start("dead", 7, Head(USER, 10.0), 10.0, 1, 1.0, None) == 0.0

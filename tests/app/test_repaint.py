@@ -7,6 +7,7 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.widgets import Static
 
+from rentnumber_tui.app.format import row_countdown
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.widgets.rentals_list import RentalsList, changed_span
 from rentnumber_tui.app.widgets.repaint import update_static
@@ -22,7 +23,19 @@ def test_the_changed_span_is_in_cells():
     assert changed_span("ab", "abc") == (2, 3)
 
 
-async def test_a_countdown_tick_repaints_only_the_countdown_cells(make_app, clock, monkeypatch):
+def test_a_row_counts_by_the_minute_until_the_last_two():
+    assert row_countdown(None) == "--:--"
+    assert row_countdown(3900) == "1 h 05"
+    assert row_countdown(3600) == "1 h 00"
+    assert row_countdown(899.5) == "14 min"
+    assert row_countdown(120) == "2 min"
+    assert row_countdown(119.9) == "1:59"
+    assert row_countdown(-3) == "0:00"
+
+
+async def test_a_tick_repaints_only_the_rows_whose_time_moved_and_only_those_cells(
+    make_app, clock, monkeypatch
+):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(lambda: app.services, what="services")
@@ -36,7 +49,6 @@ async def test_a_countdown_tick_repaints_only_the_countdown_cells(make_app, cloc
         screen = app.screen
         listing = screen.query_one(RentalsList)
         await wait_until(lambda: listing.option_count == 5, what="five rows")
-        before = [str(listing.get_option_at_index(i).prompt) for i in range(5)]
         painted: list[tuple[Region, ...]] = []
         original = RentalsList.refresh
 
@@ -44,17 +56,40 @@ async def test_a_countdown_tick_repaints_only_the_countdown_cells(make_app, cloc
             painted.append(regions)
             return original(self, *regions, **kwargs)
 
+        def rows() -> list[str]:
+            return [str(listing.get_option_at_index(i).prompt) for i in range(5)]
+
+        def left() -> float:
+            now = engine.server_now()
+            return min(r.seconds_left(now) or 0.0 for r in engine.rentals())
+
         monkeypatch.setattr(RentalsList, "refresh", refresh)
+        # To the middle of a minute (the rentals were rented at one instant of the clock).
+        clock.advance((left() - 30) % 60)
+        screen.tick()
+        painted.clear()
+        before = rows()
         clock.advance(1)
         screen.tick()
-        after = [str(listing.get_option_at_index(i).prompt) for i in range(5)]
-        assert after != before  # the countdowns moved
+        assert painted == [] and rows() == before  # the same minute: nothing to repaint
+        clock.advance(30)  # the next minute
+        screen.tick()
+        assert rows() != before and all(" min" in row for row in rows())
         assert len(painted) == 5 and all(len(regions) == 1 for regions in painted)
         regions = [regions[0] for regions in painted]
         assert sorted(region.y for region in regions) == [0, 1, 2, 3, 4]
-        assert all(region.height == 1 and region.width <= 5 for region in regions)
+        assert all(region.height == 1 and region.width <= 2 for region in regions)
+        # The last two minutes count by the second.
+        clock.advance(left() - 100.5)
+        screen.tick()
+        assert all("1:40" in row for row in rows())
         painted.clear()
-        screen.tick()  # the same second again: nothing to repaint
+        clock.advance(1)
+        screen.tick()
+        assert all("1:39" in row for row in rows())
+        assert len(painted) == 5 and all(regions[0].width <= 2 for regions in painted)
+        painted.clear()
+        screen.tick()  # the same second again
         assert painted == []
 
 

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app import events
@@ -20,7 +20,7 @@ from rentnumber_tui.app.format import (
     fit_cells,
     origin_mark,
     rental_country,
-    rental_time_left,
+    row_time_left,
     status_label,
 )
 from rentnumber_tui.app.node import every_in_sight
@@ -85,7 +85,7 @@ def rental_prompt(
         country,
         f"{fit_cells(phone, columns.phone)} ",
         (fit_cells(state[0], columns.state), state[1]),
-        f" {rental_time_left(rental, now):>{columns.time}}",
+        f" {row_time_left(rental, now):>{columns.time}}",
         (f"  {mark}", "italic $warning") if mark else "",
     )
 
@@ -150,6 +150,8 @@ class RentalsScreen(AppScreen):
         super().__init__()
         self._select = select
         self._columns = COLUMNS[0][1]
+        #: The time left each row shows: a tick rebuilds only the rows whose time moved.
+        self._row_times: dict[int, str] = {}
 
     def on_resize(self) -> None:
         if columns_for(self.size.width) != self._columns:
@@ -220,6 +222,7 @@ class RentalsScreen(AppScreen):
         columns = columns_for(self.size.width)
         self._columns = columns
         listing.set_options(rental_option(rental, now, paused, columns) for rental in rentals)
+        self._row_times = {rental.rental_id: row_time_left(rental, now) for rental in rentals}
         ids = [rental.rental_id for rental in rentals]
         if ids:
             listing.highlighted = ids.index(keep) if keep in ids else 0
@@ -232,14 +235,25 @@ class RentalsScreen(AppScreen):
         self._show_detail()
 
     def tick(self) -> None:
-        """Once a second while in sight (`every_in_sight`): countdowns move."""
+        """Once a second while in sight (`every_in_sight`): countdowns move — the rows'
+        by the minute (`row_countdown`), the detail's by the second."""
         engine = self.app.engine
         now = engine.server_now()
         listing = self._listing
-        paused = engine.status().key_refused is not None
-        for index, rental in enumerate(self._rentals()):
-            if index < listing.option_count and not rental.is_final:
-                listing.set_prompt(index, rental_prompt(rental, now, paused, self._columns))
+        shown = self._row_times
+        paused: bool | None = None
+        for rental in engine.rentals():
+            left = row_time_left(rental, now)
+            if rental.is_final or shown.get(rental.rental_id, left) == left:
+                continue  # ended, the same time, or not listed yet (its redraw lists it)
+            try:
+                index = listing.get_option_index(str(rental.rental_id))
+            except OptionDoesNotExist:
+                continue
+            if paused is None:
+                paused = engine.status().key_refused is not None
+            shown[rental.rental_id] = left
+            listing.set_prompt(index, rental_prompt(rental, now, paused, self._columns))
         self._detail.update_countdown(now)
 
     @on(OptionList.OptionHighlighted, "#rentals-list")

@@ -56,7 +56,7 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
         self._pending = None
         title = titles.only_one(Static)
         if rental is None:
-            title.update(Content("No rental selected. Rent a number from the price table."))
+            update_static(title, Content("No rental selected. Rent a number from the price table."))
             for child_id in (
                 "#detail-number",
                 "#detail-status",
@@ -64,17 +64,20 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
                 "#detail-sms",
                 "#detail-problem",
             ):
-                self.query_one(child_id, Static).update("")
+                update_static(self.query_one(child_id, Static), Content(""))
             self.query_one(Digits).display = False
             return
-        title.update(Content(rental_title(rental)))
-        self.query_one("#detail-number", Static).update(
+        # Each part is repainted only when it changed: the screen redraws the detail on
+        # every change of any rental.
+        update_static(title, Content(rental_title(rental)))
+        update_static(
+            self.query_one("#detail-number", Static),
             Content.assemble(
                 ("Number  ", "$text-muted"),
                 (safe_text(rental.phone, max_length=64), "bold"),
                 ("   Cost  ", "$text-muted"),
                 format_money(rental.cost),
-            )
+            ),
         )
         self.update_countdown(now)
         code = safe_text(rental.code, max_length=64) if rental.code else None
@@ -101,14 +104,16 @@ class RentalDetail(AppNode, VerticalScroll, can_focus=False):
         if code is not None and rental.earlier_codes:
             earlier = ", ".join(safe_text(c, max_length=24) for c in rental.earlier_codes[-5:])
             line = Content.assemble(line, ("   earlier: ", "$text-muted"), earlier)
-        code_text.update(line)
+        update_static(code_text, line)
         sms = safe_text(rental.sms, max_length=20_000, keep_newlines=True) if rental.sms else ""
-        self.query_one("#detail-sms", Static).update(
-            Content.assemble(("SMS  ", "$text-muted"), sms) if sms else Content("")
+        update_static(
+            self.query_one("#detail-sms", Static),
+            Content.assemble(("SMS  ", "$text-muted"), sms) if sms else Content(""),
         )
         problem = rental.problem or poll_error
-        self.query_one("#detail-problem", Static).update(
-            Content(safe_text(problem, max_length=300)) if problem else Content("")
+        update_static(
+            self.query_one("#detail-problem", Static),
+            Content(safe_text(problem, max_length=300)) if problem else Content(""),
         )
 
     def update_countdown(self, now: datetime) -> None:

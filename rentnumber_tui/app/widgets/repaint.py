@@ -4,6 +4,7 @@ of the whole screen, for a value that did not move."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.widgets import Static
 
@@ -18,10 +19,17 @@ def update_static(static: Static, content: Content) -> bool:
     before = static.content
     if same_content(before, content):
         return False
+    width = static.content_region.width
+    shape = _line_widths(content, width)
     same_shape = (
-        isinstance(before, Content)
-        and before.cell_length == content.cell_length
-        and before.plain.count("\n") == content.plain.count("\n")
+        shape is not None and isinstance(before, Content) and _line_widths(before, width) == shape
     )
     static.update(content, layout=not same_shape)
     return True
+
+
+def _line_widths(content: Content, width: int) -> list[int] | None:
+    """Each line's width in cells; None when one is wider than `width` (it wraps, and
+    text of the same length can wrap into another number of lines)."""
+    widths = [cell_len(line) for line in content.plain.split("\n")]
+    return widths if max(widths) <= width else None

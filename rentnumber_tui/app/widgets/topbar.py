@@ -3,6 +3,7 @@ and — only with `--allow-insecure-http` to another machine — a red warning t
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -30,6 +31,9 @@ class TopBar(AppNode, Horizontal):
     def __init__(self, title: str) -> None:
         super().__init__(id="topbar")
         self._title = title
+        #: The widest budget text shown: shorter ones are padded to it, so a queue that
+        #: goes from 13 to 7 and back changes cells, not the bar's layout.
+        self._budget_cells = 0
 
     def compose(self) -> ComposeResult:
         # Kept as attributes, not queried: a bar being torn down mid-mount has no
@@ -109,4 +113,7 @@ class TopBar(AppNode, Horizontal):
             text = f"⇅ {in_window}/{ceiling:g}/s"
         if waiting:
             text += f" +{waiting} queued"
+        cells = cell_len(text)
+        self._budget_cells = max(self._budget_cells, cells)
+        text += " " * (self._budget_cells - cells)
         update_static(self._budget, Content(text))  # twice a second: only when it changed
