@@ -14,6 +14,7 @@ it is an ordinary DNS name, which may point anywhere.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -162,6 +163,7 @@ def is_loopback_host(host: str | None) -> bool:
     return bool(mapped and mapped.is_loopback)
 
 
+@functools.lru_cache(maxsize=64)  # asked before every keyed request; strings in, frozen out
 def check_transport(base_url: str, allow_insecure: bool = False) -> TransportCheck:
     """The transport rule: the key goes only over HTTPS, or over plain HTTP to this
     computer. Any other http:// URL is refused with an explanation, unless

@@ -172,6 +172,18 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
     # -- start and stop ------------------------------------------------------------------
 
+    @property
+    def _background_screens(self) -> list[Screen[Any]]:
+        """Textual treats the screen just beneath the one in front as visible, for a
+        translucent screen on top (a dialog) to show it: so everything that changed
+        there — its top bar following the balance — repainted the whole screen in
+        front. Beneath an opaque screen nothing shows: it catches up when it returns
+        (Textual refreshes a screen as it resumes)."""
+        stack = self._screen_stack
+        if stack and stack[-1].styles.background.a == 1:
+            return []
+        return super()._background_screens
+
     def get_driver_class(self) -> type[Driver]:
         return driver_for(super().get_driver_class())
 

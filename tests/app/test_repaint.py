@@ -93,6 +93,38 @@ async def test_a_tick_repaints_only_the_rows_whose_time_moved_and_only_those_cel
         assert painted == []
 
 
+async def test_a_rental_that_changes_repaints_its_row_and_keeps_the_selection(
+    make_app, sandbox, monkeypatch
+):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: app.services, what="services")
+        engine = app.engine
+        service = next(s for s in app.services if s.slug == "whatsapp")
+        offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
+        for _ in range(5):
+            await engine.rent(offer, service)
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals")
+        listing = app.screen.query_one(RentalsList)
+        await wait_until(lambda: listing.option_count == 5, what="five rows")
+        await pilot.press("down", "down", "down")
+        assert listing.highlighted == 3
+        rebuilt: list[object] = []
+        original = RentalsList.set_options
+
+        def set_options(self, options):
+            rebuilt.append(options)
+            return original(self, options)
+
+        monkeypatch.setattr(RentalsList, "set_options", set_options)
+        other = listing.get_option_at_index(1)
+        sandbox.deliver_sms(int(other.id), code="515151")
+        await wait_until(lambda: "code 515151" in str(other.prompt), what="the code in its row")
+        assert rebuilt == []  # the row changed in place: the list was not built again
+        assert listing.highlighted == 3
+
+
 async def test_a_static_is_updated_only_when_its_text_or_style_changed(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)):
@@ -139,3 +171,41 @@ async def test_a_screen_out_of_sight_does_not_tick_and_ticks_again_in_sight(make
             lambda: all(ref() is not front for ref in app._paused_in_sight.values()),
             what="the closed screen's timers let go",
         )
+
+
+async def test_a_change_on_a_covered_screen_repaints_nothing_until_it_returns(
+    make_app, monkeypatch
+):
+    # Textual counts the screen just beneath the front one as visible (for dialogs that
+    # let it show through): its top bar following the balance repainted the whole
+    # screen in front. Beneath an opaque screen it waits, and shows it on its return.
+    from textual.screen import Screen
+
+    from rentnumber_tui.app.screens.services import ServicesScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        below = app.screen
+        await pilot.press("f2")
+        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="Live rentals")
+        front = app.screen
+        await pilot.pause()
+        asked: list[tuple[Region, ...]] = []
+        original = Screen.refresh
+
+        def refresh(self, *regions, **kwargs):
+            if self is front and regions:
+                asked.append(regions)
+            return original(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Screen, "refresh", refresh)
+        balance = below.query_one("#topbar-balance", Static)
+        balance.update(Content("₦1,234,567.89"))  # wider: a layout of the covered screen
+        for _ in range(5):
+            await pilot.pause(0.02)
+        assert asked == []
+        await pilot.press("escape")
+        await wait_until(lambda: app.screen is below, what="back")
+        await pilot.pause()
+        assert "₦1,234,567.89" in app.export_screenshot()

@@ -28,6 +28,7 @@ from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
 from rentnumber_tui.app.widgets.rentals_list import RentalsList
+from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import CancelChanged
 from rentnumber_tui.core.money import format_money
@@ -53,6 +54,9 @@ COLUMNS = (
     (76, Columns(14, 12, 16, 16, 7)),
     (0, Columns(12, 0, 15, 15, 6)),
 )
+
+
+NOTHING_RENTED = "Nothing rented yet. Pick a service, a country and an offer, then Enter."
 
 
 def columns_for(width: int) -> Columns:
@@ -220,18 +224,24 @@ class RentalsScreen(AppScreen):
             keep = int(listing.highlighted_option.id or 0)
         paused = engine.status().key_refused is not None
         columns = columns_for(self.size.width)
-        self._columns = columns
-        listing.set_options(rental_option(rental, now, paused, columns) for rental in rentals)
-        self._row_times = {rental.rental_id: row_time_left(rental, now) for rental in rentals}
         ids = [rental.rental_id for rental in rentals]
-        if ids:
+        listed = [option.id for option in listing.options]
+        if columns == self._columns and listed == [str(i) for i in ids]:
+            # The same rentals in the same order (a poll changed one): each row that
+            # changed is repainted, not the list, and the scroll and selection stay.
+            for index, rental in enumerate(rentals):
+                listing.set_prompt(index, rental_prompt(rental, now, paused, columns))
+        else:
+            listing.set_options(rental_option(rental, now, paused, columns) for rental in rentals)
+        self._columns = columns
+        self._row_times = {rental.rental_id: row_time_left(rental, now) for rental in rentals}
+        if ids and (keep in ids or listing.highlighted is None):
             listing.highlighted = ids.index(keep) if keep in ids else 0
         self._select = None
         empty = self._empty
-        empty.display = not rentals
-        empty.update(
-            Content("Nothing rented yet. Pick a service, a country and an offer, then Enter.")
-        )
+        if empty.display != (not rentals):
+            empty.display = not rentals
+        update_static(empty, Content(NOTHING_RENTED))
         self._show_detail()
 
     def tick(self) -> None:
