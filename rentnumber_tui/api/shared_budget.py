@@ -330,7 +330,7 @@ class FileLedger:
         return self._transact(extend)
 
     def paused_until(self, now: float) -> float:
-        return self._transact(lambda state: state.paused_until(now))
+        return self._peek(lambda state: state.paused_until(now))
 
     def in_window(self, now: float, span: float) -> int:
         def count(state: _State) -> int:
@@ -339,13 +339,13 @@ class FileLedger:
                 1 for r in state.starts if r[0] <= future and _effective(r, now) > now - span
             )
 
-        return self._transact(count)
+        return self._peek(count)
 
     # -- introspection -----------------------------------------------------------------
 
     def registrations(self, now: float) -> dict[str, Head]:
         """The live head waiter of every owner (process and scheduler) that waits."""
-        waiters = self._transact(lambda state: state.live_waiters(now))
+        waiters = self._peek(lambda state: state.live_waiters(now))
         return {owner: Head(p, since) for owner, (p, since, _) in waiters.items()}
 
     def close(self) -> None:
@@ -404,6 +404,28 @@ class FileLedger:
                         os.ftruncate(fd, len(data))
                 self._known = (data, state.copy())
                 return result
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _peek(self, look: Callable[[_State], _T]) -> _T:
+        """`_transact` for a question that changes nothing (`look` must not change the
+        state): under the same lock, without writing — a status bar asks twice a
+        second."""
+        if self._pid != os.getpid():
+            return self._transact(look)  # a forked child: it reopens the file first
+        with self._lock:
+            if self._fd < 0:
+                self._open()
+            fd = self._fd
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                raw = self._read(fd)
+                known = self._known
+                if known is not None and known[0] == raw:
+                    return look(known[1])
+                state = self._decode(raw)
+                self._known = (raw, state)
+                return look(state)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 

@@ -98,9 +98,9 @@ BALANCE_SETTLE = 2.0
 WATCH_EVERY = 0.1
 WATCH_TRUST = 1.0
 #: How often while the account has no active rental, or no other process follows it:
-#: only a rental made elsewhere can show up, and half a second is soon enough for it
+#: only a rental made elsewhere can show up, and within a second is soon enough for it
 #: (ten looks a second cost a third of a percent of CPU).
-WATCH_IDLE = 0.5
+WATCH_IDLE = 1.0
 #: How often each engine renews its heartbeat and leases; and when a silent process's
 #: rentals go to another.
 COORDINATE_EVERY = 1.0

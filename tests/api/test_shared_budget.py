@@ -254,6 +254,11 @@ def test_what_another_writes_is_read_though_each_remembers_the_file(ledger_path:
     assert a.in_window(10.3, 1.0) == 2
     assert set(b.registrations(10.3)) == {"c"}
     assert set(a.registrations(10.3)) == {"c"}
+    # A question (how many in the window, a pause, who waits) writes nothing.
+    written = ledger_path.read_bytes()
+    assert a.in_window(99.0, 1.0) == 0 and a.paused_until(99.0) == float("-inf")
+    assert a.registrations(99.0) == {}
+    assert ledger_path.read_bytes() == written
     ledger_path.write_bytes(b"not a ledger")  # a stray edit
     assert a.in_window(10.4, 1.0) == 0
     assert a.recovered == 1
