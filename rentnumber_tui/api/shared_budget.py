@@ -290,7 +290,7 @@ class FileLedger:
         self._pid = -1
         self._lock = threading.Lock()
         #: The file's bytes as last read or written, and their state: most operations
-        #: find the file as this process left it (a status bar asks twice a second),
+        #: find the file as this process left it (a status bar asks once a second),
         #: and a copy costs far less than decoding and checking every record again.
         self._known: tuple[bytes, _State] | None = None
         self._open()
@@ -409,7 +409,7 @@ class FileLedger:
 
     def _peek(self, look: Callable[[_State], _T]) -> _T:
         """`_transact` for a question that changes nothing (`look` must not change the
-        state): under the same lock, without writing — a status bar asks twice a
+        state): under the same lock, without writing — a status bar asks once a
         second."""
         if self._pid != os.getpid():
             return self._transact(look)  # a forked child: it reopens the file first

@@ -25,7 +25,7 @@ _CONNECTION = {
 
 
 class TopBar(AppNode, Horizontal):
-    """Follows the engine's account events; reads the request budget twice a second
+    """Follows the engine's account events; reads the request budget once a second
     (a cheap read of two integers)."""
 
     def __init__(self, title: str) -> None:
@@ -66,7 +66,7 @@ class TopBar(AppNode, Horizontal):
         )
         self._show_status(app.engine.status())
         self._show_budget()
-        every_in_sight(self, 0.5, self._show_budget)
+        every_in_sight(self, 1.0, self._show_budget)
 
     def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
         self._show_status(self.app.engine.status())
@@ -116,4 +116,4 @@ class TopBar(AppNode, Horizontal):
         cells = cell_len(text)
         self._budget_cells = max(self._budget_cells, cells)
         text += " " * (self._budget_cells - cells)
-        update_static(self._budget, Content(text))  # twice a second: only when it changed
+        update_static(self._budget, Content(text))  # once a second: only when it changed
