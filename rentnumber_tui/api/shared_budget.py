@@ -40,6 +40,7 @@ there, and the caller falls back to the process's own scheduler (`default_schedu
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -48,7 +49,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -289,9 +290,7 @@ class FileLedger:
         self._fd = -1
         self._pid = -1
         self._lock = threading.Lock()
-        #: The file's bytes as last read or written, and their state: most operations
-        #: find the file as this process left it (a status bar asks once a second),
-        #: and a copy costs far less than decoding and checking every record again.
+        #: The file's bytes as last read or written, and their state (`_state_of`).
         self._known: tuple[bytes, _State] | None = None
         self._open()
 
@@ -380,8 +379,10 @@ class FileLedger:
         self._fd = fd
         self._pid = os.getpid()
 
-    def _transact(self, decide: Callable[[_State], _T]) -> _T:
-        """Lock, read, `decide`, write back if changed, unlock."""
+    @contextlib.contextmanager
+    def _locked(self, mode: int) -> Iterator[tuple[int, bytes]]:
+        """The file under `flock` (`mode`: exclusive to decide, shared to look), and
+        its bytes."""
         if self._pid != os.getpid():  # a forked child: its own lock, its own descriptor
             self._lock = threading.Lock()
             if self._fd >= 0:
@@ -391,43 +392,42 @@ class FileLedger:
             if self._fd < 0:
                 self._open()
             fd = self._fd
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, mode)
             try:
-                raw = self._read(fd)
-                known = self._known
-                state = known[1].copy() if known and known[0] == raw else self._decode(raw)
-                result = decide(state)
-                data = state.encode()
-                if data != raw:
-                    os.pwrite(fd, data, 0)
-                    if len(data) < len(raw):
-                        os.ftruncate(fd, len(data))
-                self._known = (data, state.copy())
-                return result
+                yield fd, self._read(fd)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
+    def _state_of(self, raw: bytes) -> _State:
+        """The state in `raw` — the one remembered when the file is as this process
+        last saw it (most of the time: a copy costs far less than decoding and checking
+        every record). Not to be changed: `_transact` changes a copy."""
+        known = self._known
+        if known is not None and known[0] == raw:
+            return known[1]
+        state = self._decode(raw)
+        self._known = (raw, state)
+        return state
+
+    def _transact(self, decide: Callable[[_State], _T]) -> _T:
+        """Lock, read, `decide`, write back if changed, unlock."""
+        with self._locked(fcntl.LOCK_EX) as (fd, raw):
+            state = self._state_of(raw).copy()
+            result = decide(state)
+            data = state.encode()
+            if data != raw:
+                os.pwrite(fd, data, 0)
+                if len(data) < len(raw):
+                    os.ftruncate(fd, len(data))
+            self._known = (data, state)
+            return result
+
     def _peek(self, look: Callable[[_State], _T]) -> _T:
         """`_transact` for a question that changes nothing (`look` must not change the
-        state): under the same lock, without writing — a status bar asks once a
+        state): under a shared lock, without writing — a status bar asks once a
         second."""
-        if self._pid != os.getpid():
-            return self._transact(look)  # a forked child: it reopens the file first
-        with self._lock:
-            if self._fd < 0:
-                self._open()
-            fd = self._fd
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            try:
-                raw = self._read(fd)
-                known = self._known
-                if known is not None and known[0] == raw:
-                    return look(known[1])
-                state = self._decode(raw)
-                self._known = (raw, state)
-                return look(state)
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+        with self._locked(fcntl.LOCK_SH) as (_, raw):
+            return look(self._state_of(raw))
 
     @staticmethod
     def _read(fd: int) -> bytes:

@@ -38,11 +38,12 @@ def countdown(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def rental_time_left(rental: TrackedRental, now: datetime) -> str:
-    """The countdown; nothing once it has ended (its status says how)."""
+def rental_time_left(rental: TrackedRental, now: datetime, *, row: bool = False) -> str:
+    """The countdown (`row`: as a row of a list counts it, `row_countdown`); nothing
+    once it has ended (its status says how)."""
     if rental.is_final:
         return ""
-    return countdown(rental.seconds_left(now))
+    return (row_countdown if row else countdown)(rental.seconds_left(now))
 
 
 #: Below this many seconds a row of the rentals list counts by the second.
@@ -63,13 +64,6 @@ def row_countdown(seconds: float | None) -> str:
     if hours:
         return f"{hours} h {minutes:02d}"
     return f"{minutes} min"
-
-
-def row_time_left(rental: TrackedRental, now: datetime) -> str:
-    """`rental_time_left` for a row of a list (`row_countdown`)."""
-    if rental.is_final:
-        return ""
-    return row_countdown(rental.seconds_left(now))
 
 
 def rental_country(rental: TrackedRental) -> str:

@@ -1,5 +1,5 @@
 """Steps the app tests share: open a price table, open the confirmation, rent the offer
-under the cursor, collect the notifications."""
+under the cursor, fill Live rentals, collect the notifications."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.offer_table import OfferTable
+from rentnumber_tui.app.widgets.rentals_list import RentalsList
 from rentnumber_tui.core.rentals import OfferRef, RentalLabels, TrackedRental
 from rentnumber_tui.core.store import Store
 from tests.core.waiting import wait_until
@@ -73,6 +74,22 @@ async def rent_cursor_offer(app, pilot) -> int:
     await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals screen")
     (new,) = {r.rental_id for r in app.engine.rentals()} - before
     return new
+
+
+async def live_rentals_with(app, pilot, count: int) -> RentalsList:
+    """Rent `count` WhatsApp numbers (through the engine, not the screens), open Live
+    rentals (F2) and wait until it lists them all."""
+    await wait_until(lambda: app.services, what="services")
+    engine = app.engine
+    whatsapp = next(s for s in app.services if s.slug == "whatsapp")
+    offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
+    for _ in range(count):
+        await engine.rent(offer, whatsapp)
+    await pilot.press("f2")
+    await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="Live rentals")
+    listing = app.screen.query_one(RentalsList)
+    await wait_until(lambda: listing.option_count == count, what=f"{count} rows")
+    return listing
 
 
 def still_cursors(app) -> None:

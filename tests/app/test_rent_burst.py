@@ -8,7 +8,12 @@ from __future__ import annotations
 from rentnumber_tui.app.screens import prices
 from rentnumber_tui.app.screens.prices import PricesScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
-from tests.app.helpers import open_confirmation, open_prices, rent_cursor_offer
+from tests.app.helpers import (
+    live_rentals_with,
+    open_confirmation,
+    open_prices,
+    rent_cursor_offer,
+)
 from tests.core.waiting import wait_until
 
 SIZE = (120, 40)
@@ -57,15 +62,7 @@ async def test_live_rentals_shows_a_dozen_rentals_at_120_by_40(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_prices(app, pilot)
-        engine = app.engine
-        whatsapp = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
-        for _ in range(20):
-            await engine.rent(offer, whatsapp)
-        await pilot.press("f2")
-        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="Live rentals")
-        listing = app.screen.query_one("#rentals-list")
-        await wait_until(lambda: listing.option_count == 20, what="every rental listed")
+        listing = await live_rentals_with(app, pilot, 20)
         await pilot.pause()
         assert listing.scrollable_content_region.height >= 12
         assert listing.max_scroll_y > 0  # and it scrolls to the rest

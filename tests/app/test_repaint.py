@@ -11,6 +11,7 @@ from rentnumber_tui.app.format import row_countdown
 from rentnumber_tui.app.screens.rentals import RentalsScreen
 from rentnumber_tui.app.widgets.rentals_list import RentalsList, changed_span
 from rentnumber_tui.app.widgets.repaint import update_static
+from tests.app.helpers import live_rentals_with
 from tests.core.waiting import wait_until
 
 
@@ -38,17 +39,9 @@ async def test_a_tick_repaints_only_the_rows_whose_time_moved_and_only_those_cel
 ):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(lambda: app.services, what="services")
+        listing = await live_rentals_with(app, pilot, 5)
         engine = app.engine
-        service = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
-        for _ in range(5):
-            await engine.rent(offer, service)
-        await pilot.press("f2")
-        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals")
         screen = app.screen
-        listing = screen.query_one(RentalsList)
-        await wait_until(lambda: listing.option_count == 5, what="five rows")
         painted: list[tuple[Region, ...]] = []
         original = RentalsList.refresh
 
@@ -98,16 +91,7 @@ async def test_a_rental_that_changes_repaints_its_row_and_keeps_the_selection(
 ):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(lambda: app.services, what="services")
-        engine = app.engine
-        service = next(s for s in app.services if s.slug == "whatsapp")
-        offer = next(o for o in (await engine.prices("whatsapp", 1)).offers if o.available)
-        for _ in range(5):
-            await engine.rent(offer, service)
-        await pilot.press("f2")
-        await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="rentals")
-        listing = app.screen.query_one(RentalsList)
-        await wait_until(lambda: listing.option_count == 5, what="five rows")
+        listing = await live_rentals_with(app, pilot, 5)
         await pilot.press("down", "down", "down")
         assert listing.highlighted == 3
         rebuilt: list[object] = []

@@ -20,7 +20,7 @@ from rentnumber_tui.app.format import (
     fit_cells,
     origin_mark,
     rental_country,
-    row_time_left,
+    rental_time_left,
     status_label,
 )
 from rentnumber_tui.app.node import every_in_sight
@@ -28,7 +28,6 @@ from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
 from rentnumber_tui.app.widgets.rentals_list import RentalsList
-from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import CancelChanged
 from rentnumber_tui.core.money import format_money
@@ -89,7 +88,7 @@ def rental_prompt(
         country,
         f"{fit_cells(phone, columns.phone)} ",
         (fit_cells(state[0], columns.state), state[1]),
-        f" {row_time_left(rental, now):>{columns.time}}",
+        f" {rental_time_left(rental, now, row=True):>{columns.time}}",
         (f"  {mark}", "italic $warning") if mark else "",
     )
 
@@ -165,7 +164,7 @@ class RentalsScreen(AppScreen):
         # Kept as attributes rather than queried: the once-a-second tick and the rentals
         # signal can still arrive while the screen is being torn down.
         self._listing = RentalsList(id="rentals-list")
-        self._empty = Static(id="rentals-empty")
+        self._empty = Static(Content(NOTHING_RENTED), id="rentals-empty")
         self._detail = RentalDetail()
         with Vertical(id="rentals-body"):
             yield self._listing
@@ -234,14 +233,15 @@ class RentalsScreen(AppScreen):
         else:
             listing.set_options(rental_option(rental, now, paused, columns) for rental in rentals)
         self._columns = columns
-        self._row_times = {rental.rental_id: row_time_left(rental, now) for rental in rentals}
+        self._row_times = {
+            rental.rental_id: rental_time_left(rental, now, row=True) for rental in rentals
+        }
         if ids and (keep in ids or listing.highlighted is None):
             listing.highlighted = ids.index(keep) if keep in ids else 0
         self._select = None
         empty = self._empty
         if empty.display != (not rentals):
             empty.display = not rentals
-        update_static(empty, Content(NOTHING_RENTED))
         self._show_detail()
 
     def tick(self) -> None:
@@ -253,9 +253,11 @@ class RentalsScreen(AppScreen):
         shown = self._row_times
         paused: bool | None = None
         for rental in engine.rentals():
-            left = row_time_left(rental, now)
-            if rental.is_final or shown.get(rental.rental_id, left) == left:
-                continue  # ended, the same time, or not listed yet (its redraw lists it)
+            if rental.is_final:
+                continue
+            left = rental_time_left(rental, now, row=True)
+            if shown.get(rental.rental_id, left) == left:
+                continue  # the same time, or not listed yet (its redraw lists it)
             try:
                 index = listing.get_option_index(str(rental.rental_id))
             except OptionDoesNotExist:
