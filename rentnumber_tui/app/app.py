@@ -7,7 +7,6 @@ import base64
 import contextlib
 import gc
 import os
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -23,8 +22,6 @@ from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
-from textual.timer import Timer
-from textual.widget import Widget
 
 from rentnumber_tui.api.errors import ApiError, Unauthorized
 from rentnumber_tui.api.models import Country, Offer, Service
@@ -33,6 +30,7 @@ from rentnumber_tui.app.commands import ScreenActions
 from rentnumber_tui.app.driver import driver_for
 from rentnumber_tui.app.key_hold import KeyHandled, KeyHold, ScreenReady
 from rentnumber_tui.app.options import AppOptions, KeyStorageError
+from rentnumber_tui.app.second_clock import SecondClock
 from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.engine import Engine
 from rentnumber_tui.core.money import format_money
@@ -165,10 +163,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self._saved_theme = self.theme
         #: Keys typed while a screen opens, kept for it (`key_hold.py`).
         self.key_hold = KeyHold(self)
-        #: Timers paused while their node's screen is out of sight (`node.every_in_sight`).
-        #: Held here (Textual holds timers weakly: a paused one would be collected) until
-        #: they go on or their screen closes; the node only weakly.
-        self._paused_in_sight: dict[Timer, weakref.ref[Widget]] = {}
+        #: What moves by the second, ticked together (`node.every_second_in_sight`).
+        self.second_clock = SecondClock()
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -210,6 +206,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if not self.is_headless and _terminal_alive(_TERMINAL_FD):
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
         self.set_interval(BALANCE_EVERY, self._balance_tick)
+        self.set_interval(1.0, self.second_clock.tick)
 
     # -- keys while screens open ---------------------------------------------------------
 
@@ -231,27 +228,6 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         StylesCache.get_inner_outer.cache_clear()
         if self.screen_stack and screen is self.screen:
             self.key_hold.opening(screen)
-        self.call_later(self._resume_in_sight)
-
-    def resume_in_sight(self, node: Widget, timer: Timer) -> None:
-        """`timer` (of `node`) paused itself: its screen is out of sight."""
-        self._paused_in_sight[timer] = weakref.ref(node)
-
-    def _resume_in_sight(self) -> None:
-        """A change of screen: the paused timers whose screens are in sight again go on
-        (the screens redraw on their own as they come back); those of closed screens are
-        let go."""
-        from rentnumber_tui.app.node import in_sight
-
-        stack = self.screen_stack
-        for timer, ref in list(self._paused_in_sight.items()):
-            node = ref()
-            if node is None or not node.is_attached or node.screen not in stack:
-                del self._paused_in_sight[timer]
-                timer.stop()
-            elif in_sight(node):
-                del self._paused_in_sight[timer]
-                timer.resume()
 
     def on_key_hold_screen_ready(self, message: ScreenReady) -> None:
         self.key_hold.ready(message.screen)

@@ -13,8 +13,6 @@ from collections.abc import Callable
 
 from textual import getters
 from textual.message_pump import MessagePump
-from textual.screen import ModalScreen
-from textual.timer import Timer
 from textual.widget import Widget
 
 from rentnumber_tui.app.app import RentNumberApp
@@ -23,33 +21,13 @@ from rentnumber_tui.app.workers import ReportsWorkerFailures
 from rentnumber_tui.core.events import EngineEvent
 
 
-def in_sight(node: Widget) -> bool:
-    """Whether `node`'s screen can be seen: in front, or behind dialogs only. What
-    ticks (countdowns, the budget) skips its work on screens out of sight."""
-    stack = node.app.screen_stack
-    screen = node.screen
-    if screen not in stack:
-        return False
-    return all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1 :])
-
-
-def every_in_sight(node: Widget, interval: float, callback: Callable[[], object]) -> Timer:
-    """Call `callback` every `interval` seconds while `node`'s screen is in sight. Out
-    of sight the timer pauses (no wake-up at all: every screen in the stack has its own
-    top bar and rentals bar), and the App resumes it when a change of screen brings the
-    node back into sight (`RentNumberApp.resume_in_sight`)."""
-
-    def tick() -> None:
-        if in_sight(node):
-            callback()
-        else:
-            timer.pause()
-            app = node.app
-            if isinstance(app, RentNumberApp):
-                app.resume_in_sight(node, timer)
-
-    timer = node.set_interval(interval, tick)
-    return timer
+def every_second_in_sight(node: Widget, method: Callable[[], object]) -> None:
+    """Call `method` (bound to `node`) once a second while `node`'s screen is in sight,
+    on the App's one clock (`SecondClock`): whatever moves by the second on a screen
+    changes in the same frame."""
+    app = node.app
+    if isinstance(app, RentNumberApp):
+        app.second_clock.add(node, method)
 
 
 class AppNode(ReportsWorkerFailures, MessagePump):

@@ -121,7 +121,7 @@ async def test_a_static_is_updated_only_when_its_text_or_style_changed(make_app)
 
 
 async def test_a_screen_out_of_sight_does_not_tick_and_ticks_again_in_sight(make_app, monkeypatch):
-    # Every screen in the stack has its own top bar: only the one in sight may wake.
+    # Every screen in the stack has its own top bar: only the one in sight may work.
     from rentnumber_tui.app.screens.services import ServicesScreen
     from rentnumber_tui.app.widgets.topbar import TopBar
 
@@ -141,19 +141,66 @@ async def test_a_screen_out_of_sight_does_not_tick_and_ticks_again_in_sight(make
         await pilot.press("f2")
         await wait_until(lambda: isinstance(app.screen, RentalsScreen), what="Live rentals")
         front = app.screen.query_one(TopBar)
-        # Once the covered bar's timer has found itself out of sight it pauses.
-        await wait_until(lambda: app._paused_in_sight, what="the covered bar paused")
+        await wait_until(lambda: ticks.get(id(front), 0) >= 2, what="the front bar")
         covered = ticks[id(below)]
-        start = ticks.get(id(front), 0)
-        await wait_until(lambda: ticks.get(id(front), 0) >= start + 4, what="the front bar")
+        start = ticks[id(front)]
+        await wait_until(lambda: ticks[id(front)] >= start + 3, what="the front bar ticking")
         assert ticks[id(below)] == covered  # not one tick while covered
         await pilot.press("escape")
         await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="back")
         await wait_until(lambda: ticks[id(below)] > covered, what="the bar ticking again")
-        # The closed screen's timers are not kept (nor its widgets through them).
+        # The closed screen's widgets are let go by the clock (which never held them).
         await wait_until(
-            lambda: all(ref() is not front for ref in app._paused_in_sight.values()),
-            what="the closed screen's timers let go",
+            lambda: all(node is not front for node in app.second_clock.following()),
+            what="the closed screen's widgets let go",
+        )
+        assert below in app.second_clock.following()
+
+
+async def test_what_moves_by_the_second_moves_in_the_same_frame(make_app, monkeypatch):
+    # The detail's countdown and the top bar's budget once ticked on timers of their
+    # own, a fraction of a second apart: two frames a second on Live rentals.
+    from rentnumber_tui.app.second_clock import SecondClock
+    from rentnumber_tui.app.widgets.topbar import TopBar
+
+    seconds = 0
+    inside = False  # the budget is also shown at once on a change of health: not counted
+    seen: list[tuple[str, int]] = []
+    tick, show_budget, screen_tick = SecondClock.tick, TopBar._show_budget, RentalsScreen.tick
+
+    def clock_tick(self: SecondClock) -> None:
+        nonlocal seconds, inside
+        seconds += 1
+        inside = True
+        try:
+            tick(self)
+        finally:
+            inside = False
+
+    def budget(self: TopBar) -> None:
+        if inside:
+            seen.append(("budget", seconds))
+        show_budget(self)
+
+    def countdown(self: RentalsScreen) -> None:
+        if inside:
+            seen.append(("countdown", seconds))
+        screen_tick(self)
+
+    monkeypatch.setattr(SecondClock, "tick", clock_tick)
+    monkeypatch.setattr(TopBar, "_show_budget", budget)
+    monkeypatch.setattr(RentalsScreen, "tick", countdown)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await live_rentals_with(app, pilot, 2)
+        seen.clear()
+        first = seconds
+        await wait_until(lambda: seconds >= first + 3, what="three seconds")
+        ticked = [(what, second) for what, second in seen if first < second < seconds]
+        assert sorted(ticked) == sorted(
+            (what, second)
+            for what in ("budget", "countdown")
+            for second in range(first + 1, seconds)
         )
 
 

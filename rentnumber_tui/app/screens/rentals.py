@@ -23,7 +23,7 @@ from rentnumber_tui.app.format import (
     rental_time_left,
     status_label,
 )
-from rentnumber_tui.app.node import every_in_sight
+from rentnumber_tui.app.node import every_second_in_sight
 from rentnumber_tui.app.screens.base import RENT_AGAIN, AppScreen
 from rentnumber_tui.app.screens.confirm import ConfirmCancelScreen
 from rentnumber_tui.app.widgets.rental_detail import RentalDetail
@@ -179,7 +179,7 @@ class RentalsScreen(AppScreen):
             core.AuthLost,
             core.KeyChanged,
         )
-        every_in_sight(self, 1.0, self.tick)
+        every_second_in_sight(self, self.tick)
         self.redraw()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
@@ -245,7 +245,7 @@ class RentalsScreen(AppScreen):
         self._show_detail()
 
     def tick(self) -> None:
-        """Once a second while in sight (`every_in_sight`): countdowns move — the rows'
+        """Once a second while in sight (`every_second_in_sight`): countdowns move — the rows'
         by the minute (`row_countdown`), the detail's by the second."""
         engine = self.app.engine
         now = engine.server_now()

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from rentnumber_tui.app import events
 from rentnumber_tui.app.format import fit_cells, origin_mark, rental_time_left, status_label
-from rentnumber_tui.app.node import AppNode, every_in_sight
+from rentnumber_tui.app.node import AppNode, every_second_in_sight
 from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.rentals import TrackedRental
@@ -26,7 +26,7 @@ class RentalsBar(AppNode, Static):
 
     def on_mount(self) -> None:
         self.follow_engine(core.RentalChanged, core.EngineReady, core.AuthLost, core.KeyChanged)
-        every_in_sight(self, 1.0, self.redraw)
+        every_second_in_sight(self, self.redraw)
         self.redraw()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:

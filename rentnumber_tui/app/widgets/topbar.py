@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from rentnumber_tui.app import events
-from rentnumber_tui.app.node import AppNode, every_in_sight
+from rentnumber_tui.app.node import AppNode, every_second_in_sight
 from rentnumber_tui.app.widgets.repaint import update_static
 from rentnumber_tui.core import events as core
 from rentnumber_tui.core.engine import AccountStatus
@@ -66,7 +66,7 @@ class TopBar(AppNode, Horizontal):
         )
         self._show_status(app.engine.status())
         self._show_budget()
-        every_in_sight(self, 1.0, self._show_budget)
+        every_second_in_sight(self, self._show_budget)
 
     def on_engine_balance_changed(self, message: events.BalanceChanged) -> None:
         self._show_status(self.app.engine.status())
