@@ -13,6 +13,7 @@ from textual.timer import Timer
 
 from rentnumber_tui.api.errors import ApiError
 from rentnumber_tui.app import events
+from rentnumber_tui.app.compositor import SparseCompositor
 from rentnumber_tui.app.node import AppNode
 from rentnumber_tui.app.widgets.filter_list import FilterList
 from rentnumber_tui.app.widgets.footer import AppFooter
@@ -27,6 +28,12 @@ class AppScreen(AppNode, Screen[None]):
     TITLE_TEXT = "RentNumber"
     #: The live rentals bar; the rentals screen shows them in full instead.
     SHOW_RENTALS_BAR = True
+
+    def __init__(self, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name, id)
+        # What moves by the second is far apart (the top bar, a countdown): render the
+        # widgets under those lines only (`compositor.py`).
+        self._compositor = SparseCompositor()
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE_TEXT)
