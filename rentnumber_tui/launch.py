@@ -57,36 +57,67 @@ def sandbox_client_factory(
     return factory
 
 
+def demo_sandbox(*, seed: int | None = None, sms_delay: float | None = None) -> Sandbox:
+    """The demo's in-process sandbox (its catalogue is built on first use)."""
+    from rentnumber_tui.sandbox import Sandbox, SandboxConfig
+
+    delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
+    return Sandbox(
+        SandboxConfig(
+            seed=1 if seed is None else seed,
+            sms_delay=(delay / 2, delay * 1.5),
+            no_sms_probability=0.1,
+        )
+    )
+
+
 def demo_engine(
     *,
     seed: int | None = None,
     sms_delay: float | None = None,
     store: Store | None = None,
     poll_settings: PollSettings | None = None,
+    sandbox: Sandbox | None = None,
 ) -> Engine:
-    """A engine wired to a fresh in-process sandbox (no key, no network). The sandbox
-    is built on the engine thread, with the client, off the first frame's path."""
-    delay = 8.0 if sms_delay is None else max(0.0, sms_delay)
+    """A engine wired to a fresh in-process sandbox (no key, no network) — `sandbox`,
+    or one built on the engine thread, with the client, off the first frame's path."""
 
     def client() -> RentNumberClient:
-        from rentnumber_tui.sandbox import Sandbox, SandboxConfig
-
-        config = SandboxConfig(
-            seed=1 if seed is None else seed,
-            sms_delay=(delay / 2, delay * 1.5),
-            no_sms_probability=0.1,
-        )
-        return sandbox_client_factory(Sandbox(config))()
+        box = sandbox or demo_sandbox(seed=seed, sms_delay=sms_delay)
+        return sandbox_client_factory(box)()
 
     return Engine(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)
+
+
+def show_demo_services(store: Store, sandbox: Sandbox) -> None:
+    """Put what the sandbox's `GET /services` answers in `store`'s catalog cache, read
+    as the client reads an answer: the demo's first frame shows the list, as a warm
+    start's does, instead of waiting for the engine thread to load httpx and ask (the
+    engine asks as soon as it starts, and the list follows its answer)."""
+    from rentnumber_tui.api import parsing
+    from rentnumber_tui.core import catalog
+
+    answer = parsing.loads(sandbox.services_body().decode())
+    services = parsing.parse_services(answer)
+    store.put_catalog(catalog.SERVICES, catalog.dump_services(tuple(services)))
+
+
+def demo_app_parts(
+    *, seed: int | None = None, sms_delay: float | None = None
+) -> tuple[Engine, AppOptions]:
+    """`--demo`: the engine on a fresh sandbox, its services already in the (in-memory)
+    cache, and the person's own keys and signals."""
+    sandbox = demo_sandbox(seed=seed, sms_delay=sms_delay)
+    store = Store(":memory:", "demo")
+    show_demo_services(store, sandbox)
+    return demo_engine(store=store, sandbox=sandbox), _demo_options()
 
 
 def run_app(options: argparse.Namespace) -> int:
     from rentnumber_tui.app.app import RentNumberApp
 
     if options.demo:
-        engine = demo_engine(seed=options.seed, sms_delay=options.sms_delay)
-        app_options = _demo_options()
+        engine, app_options = demo_app_parts(seed=options.seed, sms_delay=options.sms_delay)
     else:
         built = _real_engine(options)
         if isinstance(built, str):

@@ -374,6 +374,11 @@ class Sandbox:
     def _balance(self, key: str | None, scope: Scope, body: bytes) -> dict[str, Any]:
         return {"success": True, "balance": self.state.balance(key), "currency": "NGN"}
 
+    def services_body(self) -> bytes:
+        """What `GET /services` answers (no fault applied): the demo shows it in its
+        first frame, before the engine has asked."""
+        return wire.encode_json(self._services(None, {}, b""))
+
     def _services(self, key: str | None, scope: Scope, body: bytes) -> dict[str, Any]:
         data = [
             {

@@ -19,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from rentnumber_tui.app.node import AppNode
+from rentnumber_tui.app.widgets.repaint import same_content
 from rentnumber_tui.app.widgets.steady_input import SteadyInput
 from rentnumber_tui.core.fuzzy import rank
 
@@ -36,6 +37,14 @@ class FilterItem:
     #: Words (casefolded) that put the item above every fuzzy match when typed in full:
     #: a service's code and short names (`tg`: Telegram).
     exact: frozenset[str] = frozenset()
+
+
+def _same_items(a: Sequence[FilterItem], b: Sequence[FilterItem]) -> bool:
+    """The same items with the same words in the same styles (`FilterItem`'s own `==`
+    compares a prompt's words only)."""
+    return len(a) == len(b) and all(
+        x == y and same_content(x.prompt, y.prompt) for x, y in zip(a, b, strict=True)
+    )
 
 
 class _Options(OptionList):
@@ -159,6 +168,8 @@ class FilterList(AppNode, Vertical):
     def set_items(self, items: Sequence[FilterItem], *, keep: str | None = None) -> None:
         """Replace the items, keeping the filter and (if present) the highlighted item."""
         keep = keep if keep is not None else self.highlighted_id
+        if self._loaded and keep == self.highlighted_id and _same_items(items, self._items):
+            return  # the same list again (the cache, then the same answer): nothing to do
         self._items = items
         self._loaded = True
         self._apply(keep)

@@ -1,0 +1,57 @@
+"""The demo shows its service list in the first frame (issue 14: it waited ~200 ms for
+the engine thread to import httpx and ask the sandbox), and it is the list the engine
+then loads from the sandbox — which, the same, is not drawn again."""
+
+from __future__ import annotations
+
+from rentnumber_tui import launch
+from rentnumber_tui.app.app import RentNumberApp
+from rentnumber_tui.app.screens.services import ServicesScreen
+from rentnumber_tui.app.widgets.filter_list import FilterList
+from rentnumber_tui.core import catalog
+from rentnumber_tui.core.engine import Engine
+from tests.core.waiting import wait_until
+
+
+async def test_the_demo_lists_the_services_before_its_engine_has_started(monkeypatch):
+    starts: list[Engine] = []
+    start = Engine.start
+    shows: list[object] = []
+    applied: list[object] = []
+    show_entries, apply = ServicesScreen.show_entries, FilterList._apply
+
+    def counted_show(self, services):
+        shows.append(services)
+        show_entries(self, services)
+
+    def counted_apply(self, keep):
+        applied.append(keep)
+        apply(self, keep)
+
+    monkeypatch.setattr(ServicesScreen, "show_entries", counted_show)
+    monkeypatch.setattr(FilterList, "_apply", counted_apply)
+    monkeypatch.setattr(Engine, "start", lambda self, *, wait=True: starts.append(self))
+    engine, options = launch.demo_app_parts(seed=1)
+    app = RentNumberApp(engine, options)
+    try:
+        async with app.run_test(size=(120, 40)):
+            await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+            listing = app.screen.query_one(FilterList)
+            await wait_until(lambda: starts, what="the engine asked to start")
+            assert not engine.ready
+            shown = [str(item.prompt) for item in listing._items]
+            assert len(shown) == 50 and "WhatsApp" in shown[0]
+            cached = catalog.cached_services(engine.store)
+            assert cached is not None
+            # Started now, the engine loads the same list from the sandbox: shown again,
+            # it changes nothing (no filtering and drawing of the same list again).
+            before = (len(shows), len(applied))
+            start(engine, wait=True)
+            loaded = await engine.services()
+            assert loaded == cached[0]
+            await wait_until(lambda: len(shows) > before[0], what="the answer shown")
+            assert len(applied) == before[1]
+            assert [str(item.prompt) for item in listing._items] == shown
+    finally:
+        engine.stop()
+        engine.store.close()
