@@ -11,7 +11,8 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -32,6 +33,10 @@ class AppFooter(AppNode, Footer):
     def __init__(self) -> None:
         super().__init__(show_command_palette=True)
         self._width = 0
+        #: What the last compose showed (`_keys`): the same again is not recomposed.
+        self._keys_shown: (
+            tuple[list[tuple[Binding, bool, str]], ActiveBinding | None, bool] | None
+        ) = None
 
     def watch_compact(self, compact: bool) -> None:
         for key in self.query(FooterKey):
@@ -51,14 +56,26 @@ class AppFooter(AppNode, Footer):
 
     def _keys_changed(self) -> None:
         if self.is_attached:
-            self.call_after_refresh(self.recompose)
+            self.call_after_refresh(self._show_keys)
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        # Textual's, recomposing only when the keys to show changed: the bindings
+        # "change" several times as a screen opens (its focus moves), and every
+        # recompose built all the keys again — a tenth of start-up after the first frame.
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._show_keys)
 
     def on_resize(self, event: events.Resize) -> None:
         width = event.size.width
         if width != self._width:
             self._width = width
             self.compact = width < COMPACT_BELOW
-            self.call_after_refresh(self.recompose)
+            self.call_after_refresh(self._show_keys)
+
+    async def _show_keys(self) -> None:
+        if self.is_attached and self._keys_shown != self._keys():
+            await self.recompose()
 
     def _needs_login(self) -> bool:
         status = self.app.engine.status()
@@ -90,9 +107,11 @@ class AppFooter(AppNode, Footer):
         # FooterKey's padding (see its CSS), plus the compact footer's margin.
         return key + description + (2 if self.compact else 3)
 
-    def compose(self) -> ComposeResult:
+    def _keys(self) -> tuple[list[tuple[Binding, bool, str]], ActiveBinding | None, bool] | None:
+        """What the footer shows: the keys that fit, the palette's, and whether compact
+        (None before the screen's bindings are known)."""
         if not self._bindings_ready:
-            return
+            return None
         app = self.app
         palette = None
         if self.show_command_palette and app.ENABLE_COMMAND_PALETTE:
@@ -115,6 +134,14 @@ class AppFooter(AppNode, Footer):
                 while fitted and used + self._width_of(keep[0]) > room:
                     used -= self._width_of(fitted.pop()[0])
                 fitted.append(keep)
+        return fitted, palette, self.compact
+
+    def compose(self) -> ComposeResult:
+        keys = self._keys_shown = self._keys()
+        if keys is None:
+            return
+        app = self.app
+        fitted, palette, _ = keys
         self.styles.grid_size_columns = len(fitted)
         for binding, enabled, tooltip in fitted:
             key = FooterKey(
