@@ -79,11 +79,11 @@ def demo_engine(
     poll_settings: PollSettings | None = None,
     sandbox: Sandbox | None = None,
 ) -> Engine:
-    """A engine wired to a fresh in-process sandbox (no key, no network) — `sandbox`,
+    """An engine wired to a fresh in-process sandbox (no key, no network) — `sandbox`,
     or one built on the engine thread, with the client, off the first frame's path."""
 
     def client() -> RentNumberClient:
-        box = sandbox or demo_sandbox(seed=seed, sms_delay=sms_delay)
+        box = sandbox if sandbox is not None else demo_sandbox(seed=seed, sms_delay=sms_delay)
         return sandbox_client_factory(box)()
 
     return Engine(client, store or Store(":memory:", "demo"), poll_settings=poll_settings)

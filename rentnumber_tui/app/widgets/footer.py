@@ -28,15 +28,17 @@ HELP = "help"
 LOGIN = "login"
 QUIT = "quit"
 
+#: What the footer shows: the keys that fit (binding, enabled, tooltip), the palette's
+#: key, and whether compact; None before the screen's bindings are known.
+FooterKeys = tuple[list[tuple[Binding, bool, str]], ActiveBinding | None, bool] | None
+
 
 class AppFooter(AppNode, Footer):
     def __init__(self) -> None:
         super().__init__(show_command_palette=True)
         self._width = 0
         #: What the last compose showed (`_keys`): the same again is not recomposed.
-        self._keys_shown: (
-            tuple[list[tuple[Binding, bool, str]], ActiveBinding | None, bool] | None
-        ) = None
+        self._keys_shown: FooterKeys = None
 
     def watch_compact(self, compact: bool) -> None:
         for key in self.query(FooterKey):
@@ -107,9 +109,8 @@ class AppFooter(AppNode, Footer):
         # FooterKey's padding (see its CSS), plus the compact footer's margin.
         return key + description + (2 if self.compact else 3)
 
-    def _keys(self) -> tuple[list[tuple[Binding, bool, str]], ActiveBinding | None, bool] | None:
-        """What the footer shows: the keys that fit, the palette's, and whether compact
-        (None before the screen's bindings are known)."""
+    def _keys(self) -> FooterKeys:
+        """What the footer would show now (`FooterKeys`)."""
         if not self._bindings_ready:
             return None
         app = self.app
