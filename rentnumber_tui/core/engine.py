@@ -1362,12 +1362,16 @@ class Engine:
         self._processes = leases.processes
         following = poller.followed_ids
         for rental_id in leases.mine - following:
-            rental = self._current(rental_id) or await self._db(self.store.rental, rental_id)
+            known = self._current(rental_id)
+            rental = known or await self._db(self.store.rental, rental_id)
             if rental is None or not rental.followed:
                 continue
             with self._lock:
                 self._rentals.setdefault(rental_id, rental)
             poller.track(rental)  # taken over (or new): look at once
+            if known is None:
+                # First heard of here, before the watcher saw it: money moved elsewhere.
+                self._spawn(self._balance_chore.request())
         for rental_id in following - leases.mine - busy:
             poller.forget(rental_id)
 

@@ -287,3 +287,25 @@ async def test_money_moved_in_another_engine_shows_in_the_wallet(make_engine, tm
         lambda: b.last_balance is not None and b.last_balance.amount == START_BALANCE - offer.price,
         what="the other window's wallet",
     )
+
+
+async def test_a_rental_first_heard_of_through_its_lease_refreshes_the_wallet(
+    make_engine, tmp_path, monkeypatch
+) -> None:
+    # A window may learn of a rental made elsewhere by taking its lease (the renter
+    # quit: a CLI that rented and left) before its watcher has seen it: its wallet must
+    # follow all the same.
+    path = tmp_path / "shared.sqlite3"
+    a, b = make_engine(store_path=path), make_engine(store_path=path)
+    offer, service = await first_offer(a)
+    await b.balance()
+    monkeypatch.setattr(b, "_take_external", lambda rental, rev: None)  # its watcher deaf
+
+    rental = await a.rent(offer, service)
+    a.stop()  # it gives its rentals to the others
+
+    await wait_until(lambda: b.rental(rental.rental_id), what="the rental taken over")
+    await wait_until(
+        lambda: b.last_balance is not None and b.last_balance.amount == START_BALANCE - offer.price,
+        what="the wallet of the window that took it over",
+    )
