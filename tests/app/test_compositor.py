@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from textual._compositor import Compositor
 from textual.geometry import Region
+from textual.widgets import Static
 
 from rentnumber_tui.app.compositor import SparseCompositor
 from tests.app.helpers import live_rentals_with
+from tests.core.waiting import wait_until
 
 
 def _render(app, compositor: SparseCompositor, regions: list[Region], *, sparse: bool):
@@ -51,11 +53,23 @@ async def test_a_partial_update_writes_what_textual_writes_and_renders_fewer_wid
             # Overlapping regions.
             [Region(10, 2, 30, 3), Region(20, 3, 30, 3)],
         ]
+        # A widget drawn over the list and the detail: what is in front still wins.
+        overlay = Static("in front " * 6)
+        overlay.styles.position = "absolute"
+        overlay.styles.offset = (60, 6)
+        overlay.styles.width = 50
+        overlay.styles.height = 3
+        await app.screen.mount(overlay)
+        await wait_until(lambda: overlay.region.height == 3, what="the overlay laid out")
+        await pilot.pause()
+        assert overlay in compositor.visible_widgets
+        cases.append([Region(40, 6, 60, 4), Region(0, 0, 120, 1)])
         for regions in cases:
             theirs, all_under = _render(app, compositor, regions, sparse=False)
             ours, under_changes = _render(app, compositor, regions, sparse=True)
             assert ours == theirs
             assert theirs  # something was written
+        assert "in front" in ours  # the last case: the overlay over the rows it covers
         # Across the list (the first case), Textual renders every widget between.
         _, all_under = _render(app, compositor, cases[0], sparse=False)
         _, under_changes = _render(app, compositor, cases[0], sparse=True)
