@@ -377,9 +377,12 @@ class Sandbox:
     def services_body(self) -> bytes:
         """What `GET /services` answers (no fault applied): the demo shows it in its
         first frame, before the engine has asked."""
-        return wire.encode_json(self._services(None, {}, b""))
+        return wire.encode_json(self._services_answer())
 
     def _services(self, key: str | None, scope: Scope, body: bytes) -> dict[str, Any]:
+        return self._services_answer()
+
+    def _services_answer(self) -> dict[str, Any]:
         data = [
             {
                 "id": s.id,
