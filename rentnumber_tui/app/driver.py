@@ -9,12 +9,20 @@ frame instead of one). Here a write to a terminal that is gone is dropped instea
 
 from __future__ import annotations
 
+import contextlib
+import os
+import selectors
 import sys
+import threading
+from codecs import getincrementaldecoder
 from typing import IO, Any
 
 from textual.driver import Driver
 
 if sys.platform != "win32":
+    from textual._parser import ParseError
+    from textual._time import get_time
+    from textual._xterm_parser import XTermParser
     from textual.drivers.linux_driver import LinuxDriver
 
     class _GoneTolerantFile:
@@ -42,13 +50,98 @@ if sys.platform != "win32":
         def __getattr__(self, name: str) -> Any:
             return getattr(self._file, name)
 
+    #: How long the input thread waits when it cannot tell when a lone ESC times out
+    #: (Textual's own wait, for a parser whose internals are not what this expects).
+    _FALLBACK_WAIT = 0.1
+
+    class _WakingEvent(threading.Event):
+        """The driver's exit event, which also wakes the input thread's `select`."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.read_fd, self._write_fd = os.pipe()
+            os.set_blocking(self.read_fd, False)
+            os.set_blocking(self._write_fd, False)
+            self._closed = False
+
+        def set(self) -> None:
+            super().set()
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):  # full of wake-ups already
+                    os.write(self._write_fd, b"x")
+
+        def clear(self) -> None:
+            super().clear()
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self.read_fd, 512):
+                        pass
+
+        def close(self) -> None:
+            if not self._closed:
+                self._closed = True
+                os.close(self.read_fd)
+                os.close(self._write_fd)
+
+    def _input_wait(parser: XTermParser) -> float | None:
+        """How long `select` may sleep: until a pending lone ESC becomes Escape, or
+        until something happens."""
+        deadline = getattr(parser, "_timeout_time", _FALLBACK_WAIT)
+        if deadline is None:
+            return None
+        if not isinstance(deadline, float):
+            return _FALLBACK_WAIT
+        return max(0.0, deadline - get_time())
+
     class TerminalDriver(LinuxDriver):
-        """Textual's Linux/macOS driver whose output never blocks on a vanished terminal."""
+        """Textual's Linux/macOS driver whose output never blocks on a vanished terminal
+        and whose input thread sleeps while nothing is typed."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             if self._file is not None:
                 self._file = _GoneTolerantFile(self._file)  # type: ignore[assignment]
+            self.exit_event = _WakingEvent()
+
+        def run_input_thread(self) -> None:
+            """Textual's loop (LinuxDriver.run_input_thread), sleeping in `select` until
+            input, the exit event or a lone ESC's timeout instead of for 0.1 s at most."""
+            exit_event = self.exit_event
+            assert isinstance(exit_event, _WakingEvent)
+            selector = selectors.SelectSelector()  # as Textual: kqueue cannot watch a tty
+            selector.register(self.fileno, selectors.EVENT_READ)
+            selector.register(exit_event.read_fd, selectors.EVENT_READ)
+            parser = XTermParser(self._debug)
+            decode = getincrementaldecoder("utf-8")().decode
+
+            def dispatch(ready: list[tuple[selectors.SelectorKey, int]], final: bool) -> None:
+                for key, _mask in ready:
+                    if key.fd != self.fileno:
+                        continue
+                    text = decode(os.read(self.fileno, 1024 * 4), final=final)
+                    if text:
+                        for event in parser.feed(text):
+                            self.process_message(event)
+                for event in parser.tick():
+                    self.process_message(event)
+
+            try:
+                while not exit_event.is_set():
+                    dispatch(selector.select(_input_wait(parser)), final=False)
+                selector.unregister(exit_event.read_fd)
+                dispatch(selector.select(0.1), final=True)
+            finally:
+                selector.close()
+                try:
+                    for _event in parser.feed(""):
+                        pass
+                except (EOFError, ParseError):
+                    pass
+
+        def close(self) -> None:
+            super().close()
+            if isinstance(self.exit_event, _WakingEvent):
+                self.exit_event.close()
 
 
 def driver_for(chosen: type[Driver]) -> type[Driver]:
