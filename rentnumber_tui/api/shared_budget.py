@@ -76,13 +76,16 @@ __all__ = [
 PENDING_LIMIT = 30.0
 
 #: A head waiter's registration not refreshed for this long belongs to a dead (or
-#: frozen) process and is ignored. Four times `MAX_SLEEP`: a busy event loop that is late
-#: by most of a second still keeps its place.
-REGISTRATION_TTL = 1.0
+#: frozen) process and is ignored. Three times `MAX_SLEEP`: a busy event loop that is
+#: late by a second still keeps its place.
+REGISTRATION_TTL = 1.5
 
 #: The longest a registered waiter sleeps before checking again, whatever it waits for:
-#: keeps its registration fresh, and lets it see a better waiter elsewhere, or one gone.
-MAX_SLEEP = 0.25
+#: keeps its registration fresh. (A better waiter elsewhere needs no looking out for: it
+#: sees this one's registration and takes the slot first; one ahead that is gone is
+#: looked for every `RECHECK`.) Half a 2-per-second window: a poller that always has the
+#: next request queued asks the file three or four times a second, not six.
+MAX_SLEEP = 0.5
 
 #: How soon to look again while another process's waiter is ahead: it takes its slot
 #: within moments of being able to, and then this one may be next (a slot of a 2-per-

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from rentnumber_tui.api import (
     Priority,
     ProviderError,
     RentalStatus,
+    RentNumberClient,
     RentOutcomeUnknown,
     RequestScheduler,
     RequestTimeout,
@@ -28,6 +30,7 @@ from rentnumber_tui.api import (
     Throttled,
     Unauthorized,
 )
+from rentnumber_tui.api.scheduler import LocalLedger
 from rentnumber_tui.sandbox import DEMO_API_KEY
 
 from ..conftest import START
@@ -326,3 +329,38 @@ async def test_rate_ceiling_on_the_server(sandbox_client, sandbox, log_of) -> No
     assert most_in_one_second([r.monotonic for r in log]) == 2, seen
     assert {r.path for r in log[2:4]} == {"/api/v1/services", "/api/v1/countries"}
     assert {r.path for r in log[4:6]} == {"/api/v1/balance", "/api/v1/rentals"}
+
+
+class CountingLedger(LocalLedger):
+    """The in-memory ledger, remembering which of its operations each request used."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def try_start(self, *args: Any) -> float:
+        self.calls.append("try_start")
+        return super().try_start(*args)
+
+    def hold(self, owner: str, ticket: int) -> None:
+        self.calls.append("hold")
+        super().hold(owner, ticket)
+
+    def sent(self, owner: str, ticket: int, now: float) -> None:
+        self.calls.append("sent")
+        super().sent(owner, ticket, now)
+
+
+async def test_only_a_request_that_connects_is_held_until_it_is_sent(loopback_server) -> None:
+    """Connecting can take long, so such a request counts from when its headers leave;
+    one on a warm connection leaves at once and costs the (shared) ledger one operation,
+    not three."""
+    ledger = CountingLedger()
+    scheduler = RequestScheduler(ledger=ledger)
+    async with RentNumberClient(base_url=loopback_server, scheduler=scheduler) as client:
+        await client.services()
+        assert ledger.calls == ["try_start", "hold", "sent"]
+        assert scheduler.in_window() == 1
+        await client.countries()  # the same connection, kept alive
+        assert ledger.calls == ["try_start", "hold", "sent", "try_start"]
+        assert scheduler.in_window() == 2

@@ -280,8 +280,8 @@ def test_sent_moves_a_held_start_to_when_it_left(ledger_path: Path) -> None:
     assert ledger.try_start("a", 1, Head(USER, 10.0), 10.0, 1, 1.0, None) == 0.0
     ledger.hold("a", 1)
     ledger.sent("a", 1, 12.0)
-    assert ledger.try_start("b", 0, Head(USER, 12.5), 12.5, 1, 1.0, None) == pytest.approx(0.25)
-    assert ledger.try_start("b", 0, Head(USER, 12.5), 12.9, 1, 1.0, None) == pytest.approx(0.1)
+    assert ledger.try_start("b", 0, Head(USER, 12.6), 12.6, 1, 1.0, None) == pytest.approx(0.4)
+    assert ledger.try_start("b", 0, Head(USER, 12.6), 12.9, 1, 1.0, None) == pytest.approx(0.1)
 
 
 def test_records_dated_after_now_are_from_an_earlier_boot(ledger_path: Path) -> None:

@@ -37,7 +37,7 @@ class _Recorder(driver_module.TerminalDriver):
     def process_message(self, message: Message) -> None:
         self.seen.append(message)
 
-    def keys(self) -> list[str]:
+    def key_names(self) -> list[str]:
         return [m.key for m in self.seen if isinstance(m, events.Key)]
 
 
@@ -78,13 +78,13 @@ async def test_the_input_thread_sleeps_until_a_key_and_reads_every_key(terminal,
         # Nothing typed: it waits without a timeout, so it cannot have woken again.
         assert asked == [None]
         os.write(master, b"ab")
-        await wait_until(lambda: driver.keys() == ["a", "b"], what="both keys")
+        await wait_until(lambda: driver.key_names() == ["a", "b"], what="both keys")
         await wait_until(lambda: len(asked) == 2, what="the thread to wait again")
         assert asked[-1] is None
         # A lone ESC may begin a sequence: it waits only as long as the parser's
         # timeout, then the key is Escape.
         os.write(master, b"\x1b")
-        await wait_until(lambda: "escape" in driver.keys(), what="Escape")
+        await wait_until(lambda: "escape" in driver.key_names(), what="Escape")
         assert any(t is not None and 0 < t <= 0.2 for t in asked[2:])
         # Told to stop while it sleeps: it ends at once, not after a timeout.
         driver.exit_event.set()
