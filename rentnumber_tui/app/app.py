@@ -180,6 +180,11 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
             return []
         return super()._background_screens
 
+    def _end_batch(self) -> None:
+        super()._end_batch()
+        if not self._batch_count and self._screen_stack:
+            self.screen.check_idle()  # draw the frame held back in the batch (AppScreen)
+
     def get_driver_class(self) -> type[Driver]:
         return driver_for(super().get_driver_class())
 

@@ -35,6 +35,17 @@ class AppScreen(AppNode, Screen[None]):
         # widgets under those lines only (`compositor.py`).
         self._compositor = SparseCompositor()
 
+    def _compositor_refresh(self) -> None:
+        # Inside a batch update (Textual's start-up mounts the first screen in one) the
+        # frame would be rendered and thrown away, and with it the compositor's record
+        # of what needs drawing: the next frame drew only what changed since, and the
+        # service list's first frame came without its filter box, count and balance.
+        # Keep it all for when the batch ends (`RentNumberApp._end_batch`).
+        if self.app._batch_count and self is self.app.screen:
+            self._repaint_required = True
+            return
+        super()._compositor_refresh()
+
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE_TEXT)
         yield from self.compose_body()
