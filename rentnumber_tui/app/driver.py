@@ -85,11 +85,12 @@ if sys.platform != "win32":
 
     def _input_wait(parser: XTermParser) -> float | None:
         """How long `select` may sleep: until a pending lone ESC becomes Escape, or
-        until something happens."""
+        until something happens. A parser whose internals are not what this expects
+        (no float deadline, nor None) is waited on as Textual does."""
         deadline = getattr(parser, "_timeout_time", _FALLBACK_WAIT)
         if deadline is None:
             return None
-        if not isinstance(deadline, float):
+        if not isinstance(deadline, float) or not hasattr(parser, "_timeout_time"):
             return _FALLBACK_WAIT
         return max(0.0, deadline - get_time())
 

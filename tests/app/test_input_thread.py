@@ -118,3 +118,10 @@ def test_the_wait_follows_the_parser_timeout() -> None:
     list(parser.feed("\x1b"))
     wait = driver_module._input_wait(parser)
     assert wait is not None and 0 < wait <= 0.2
+
+
+def test_a_parser_without_the_deadline_is_waited_on_as_textual_does() -> None:
+    class Other:
+        pass
+
+    assert driver_module._input_wait(Other()) == driver_module._FALLBACK_WAIT  # type: ignore[arg-type]
