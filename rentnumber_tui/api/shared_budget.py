@@ -23,7 +23,8 @@ an earlier `since`). Then its start is recorded and its registration replaced by
 next head (or removed). Otherwise it registers (or refreshes) and is told how long to
 wait: the exact time until the next slot opens when that is the only obstacle, else a
 short re-check (`RECHECK` while another owner is ahead), never more than `MAX_SLEEP`
-(so registrations stay fresh and a new USER elsewhere is seen promptly).
+(so registrations stay fresh; a better waiter elsewhere sees this one's registration
+and goes first without this one having to look).
 
 Times are `time.monotonic()`, one clock for every process on Linux and macOS. It
 restarts with the machine, so the file records the boot (Linux `boot_id`) and any time

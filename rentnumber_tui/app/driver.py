@@ -83,14 +83,17 @@ if sys.platform != "win32":
                 os.close(self.read_fd)
                 os.close(self._write_fd)
 
+    #: `_input_wait`'s sign that the parser has no deadline attribute.
+    _NO_DEADLINE = object()
+
     def _input_wait(parser: XTermParser) -> float | None:
         """How long `select` may sleep: until a pending lone ESC becomes Escape, or
         until something happens. A parser whose internals are not what this expects
         (no float deadline, nor None) is waited on as Textual does."""
-        deadline = getattr(parser, "_timeout_time", _FALLBACK_WAIT)
+        deadline = getattr(parser, "_timeout_time", _NO_DEADLINE)
         if deadline is None:
             return None
-        if not isinstance(deadline, float) or not hasattr(parser, "_timeout_time"):
+        if not isinstance(deadline, float):
             return _FALLBACK_WAIT
         return max(0.0, deadline - get_time())
 
