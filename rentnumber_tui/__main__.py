@@ -84,5 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     return run_app(options)
 
 
+def run() -> int:
+    """The program itself (`rentnumber-tui`, `python -m rentnumber_tui`): `main` with
+    the compiled methods of dataclasses kept between runs, as bytecode is
+    (`dataclass_cache`) — tests that call `main` leave the interpreter as it is."""
+    from rentnumber_tui import dataclass_cache
+
+    dataclass_cache.install()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
