@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
+from rentnumber_tui.app.app import RentNumberApp
 from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.prices import PricesScreen
 from rentnumber_tui.app.screens.services import ServicesScreen
@@ -135,3 +136,23 @@ async def test_an_enter_that_waited_for_a_list_that_failed_chooses_nothing(make_
         await wait_until(lambda: listing.input.value == "ghx", what="the keys after the Enter")
         assert isinstance(app.screen, CountriesScreen)
         assert not app.key_hold.collecting
+
+
+async def test_keys_typed_as_the_program_starts_reach_the_first_screen(make_app, monkeypatch):
+    # The service list is the first screen itself (no screen is pushed): keys that come
+    # while it opens — here the moment the App has mounted, before the screen has —
+    # wait for it as for any other, and none is lost.
+    on_mount = RentNumberApp.on_mount
+
+    def typed_at_once(self: RentNumberApp) -> None:
+        on_mount(self)
+        burst(self, "tele")
+
+    monkeypatch.setattr(RentNumberApp, "on_mount", typed_at_once)
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        screen = app.screen
+        assert isinstance(screen, ServicesScreen)
+        box = screen.query_one(FilterList).input
+        await wait_until(lambda: box.value == "tele", what="the keys typed at start")
+        assert box.has_focus
