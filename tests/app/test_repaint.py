@@ -240,3 +240,37 @@ async def test_a_change_on_a_covered_screen_repaints_nothing_until_it_returns(
         await wait_until(lambda: app.screen is below, what="back")
         await pilot.pause()
         assert "₦1,234,567.89" in app.export_screenshot()
+
+
+async def test_a_resize_to_the_size_already_laid_out_lays_nothing_out_again(make_app, monkeypatch):
+    """Start-up told the screen its size three times more after laying it out (the
+    App's own Resize, the driver's, the screen's own after its resume): each was a
+    whole layout and a whole frame. A real resize still lays out, breakpoints included."""
+    from textual import events
+    from textual.screen import Screen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: app.screen.query("FilterList"), what="the services")
+        await pilot.pause()
+        screen = app.screen
+        layouts: list[object] = []
+        original = Screen._refresh_layout
+
+        def counted(self, *args, **kwargs):
+            layouts.append(args)
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        app.post_message(events.Resize(app.size, app.size))  # as the driver's
+        screen.post_message(events.Resize(app.size, app.size))  # as the screen's own
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert layouts == []
+        assert screen.has_class("-normal") and screen.has_class("-tall")
+
+        await pilot.resize_terminal(70, 22)
+        await wait_until(lambda: screen.has_class("-narrow", "-short"), what="narrow")
+        assert layouts and screen.size == (70, 22)
+        assert not screen.has_class("-normal") and not screen.has_class("-tall")

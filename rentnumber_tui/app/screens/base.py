@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -45,6 +46,14 @@ class AppScreen(AppNode, Screen[None]):
             self._repaint_required = True
             return
         super()._compositor_refresh()
+
+    def _screen_resized(self, size: Size) -> None:
+        # Laid out at this size already (a screen is told its size after the layout its
+        # resume makes): Textual would lay it all out and repaint it again for nothing,
+        # a whole frame. What else a resize does (the breakpoint classes) still runs.
+        if size == self._compositor.size:
+            return
+        super()._screen_resized(size)
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.TITLE_TEXT)
