@@ -185,7 +185,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if not self._batch_count and self._screen_stack:
             self.screen.check_idle()  # draw the frame held back in the batch (AppScreen)
 
-    def _on_resize(self, event: textual_events.Resize) -> None:
+    async def _on_resize(self, event: textual_events.Resize) -> None:
         """A resize to the size the App already has changes nothing, but Textual's own
         handler (called after this one, unless prevented) keeps it and passes it to the
         screen when next idle: a whole layout and repaint each time. Start-up brings two

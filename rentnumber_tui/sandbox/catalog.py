@@ -9,8 +9,10 @@ works against the sandbox unchanged.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from .hostile import HOSTILE_FLAGS, hostile, with_hostile
 
@@ -241,13 +243,24 @@ class Catalog:
 def _price(rng: random.Random, base: int, country_f: int, provider_f: int) -> Decimal:
     """base x factors x a 90-115 % jitter, rounded to 5 naira, sometimes +2.50, clamped.
 
-    Integer arithmetic (factors in hundredths): building ~5,000 offers stays fast.
+    Integer arithmetic (factors in hundredths, the price in kobo): building ~5,000
+    offers stays fast.
     """
     jitter = 90 + int(rng.random() * 26)  # 90..115 %, cheaper than randint
     raw = base * country_f * provider_f * jitter  # naira x 10**6
     naira = (raw + 2_500_000) // 5_000_000 * 5
-    text = f"{naira}.50" if rng.random() < 0.1 else f"{naira}.00"
-    return min(max(Decimal(text), MIN_PRICE), MAX_PRICE)
+    kobo = naira * 100 + (50 if rng.random() < 0.1 else 0)
+    return _naira(min(max(kobo, _MIN_KOBO), _MAX_KOBO))
+
+
+_MIN_KOBO = int(MIN_PRICE * 100)
+_MAX_KOBO = int(MAX_PRICE * 100)
+
+
+@cache
+def _naira(kobo: int) -> Decimal:
+    """The price as `Decimal("450.00")`: one object per price (a few hundred in all)."""
+    return Decimal(f"{kobo // 100}.{kobo % 100:02d}")
 
 
 def _stock(rng: random.Random, zero_share: float, typical: int) -> int:
@@ -269,6 +282,21 @@ def _hostile_template(template: str, n: int) -> str:
     return f"{literal(hostile(n))} {template} {literal(hostile(n + 1))}"
 
 
+#: One offer before it is an `Offer`: (id, service id, country id, provider id, price,
+#: stock).
+OfferRow = tuple[int, int, int, int, Decimal, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogOptions:
+    """What shapes a catalog besides its seed (`build_catalog`'s keywords)."""
+
+    extra_offers: int = 0
+    extra_offers_service: str = "whatsapp"
+    extra_services: int = 0
+    hostile: bool = False
+
+
 def build_catalog(
     seed: int = 1,
     *,
@@ -280,104 +308,9 @@ def build_catalog(
     """Build the catalog for `seed`; `extra_offers` synthetic offers go to one service,
     `extra_services` synthetic services (one offer each) follow the real ones, and
     `hostile` puts hostile text (see `hostile.py`) into every name, flag and SMS."""
-    rng = random.Random(f"catalog:{seed}")
-    services = tuple(
-        Service(
-            i,
-            slug,
-            with_hostile(name, i) if hostile else name,
-            Decimal(base),
-            length,
-            _hostile_template(template, i) if hostile else template,
-        )
-        for i, (slug, name, base, length, template) in enumerate(_SERVICES, start=1)
-    )
-    countries = tuple(
-        Country(
-            i,
-            iso,
-            with_hostile(name, i + 3) if hostile else name,
-            dial,
-            n,
-            tuple(prefixes.split()),
-            Decimal(f),
-            HOSTILE_FLAGS[i % len(HOSTILE_FLAGS)] if hostile and i % 2 else flag_of(iso),
-        )
-        for i, (iso, name, dial, n, prefixes, f) in enumerate(_COUNTRIES, start=1)
-    )
-    providers = tuple(
-        Provider(i, with_hostile(name, i + 5) if hostile else name, Decimal(f))
-        for i, (name, f, _, _) in enumerate(_PROVIDERS, start=1)
-    )
-    shaping = {i: (zero, typical) for i, (_, _, zero, typical) in enumerate(_PROVIDERS, start=1)}
-    doc_slug, doc_iso, doc_provider, doc_price, doc_stock = DOC_OFFER
-
-    offers: list[Offer] = []
-    next_id = 1
-    country_f = {c.id: _hundredths(c.price_factor) for c in countries}
-    provider_f = {p.id: _hundredths(p.price_factor) for p in providers}
-    for service in services:
-        base = int(service.base_price)
-        before = len(offers)
-        for country in countries:
-            for provider in providers:
-                pinned = (service.slug, country.iso_code, provider.name) == (
-                    doc_slug,
-                    doc_iso,
-                    doc_provider,
-                )
-                present = rng.random() < OFFER_DENSITY
-                if pinned:
-                    ids = (service.id, country.id, provider.id)
-                    offers.append(Offer(DOC_OFFER_ID, *ids, doc_price, doc_stock))
-                    continue
-                if not present and len(offers) > before:
-                    continue
-                price = _price(rng, base, country_f[country.id], provider_f[provider.id])
-                stock = _stock(rng, *shaping[provider.id])
-                if next_id == DOC_OFFER_ID:
-                    next_id += 1
-                if service.slug == SOLD_OUT_SERVICE:
-                    stock = 0
-                offers.append(Offer(next_id, service.id, country.id, provider.id, price, stock))
-                next_id += 1
-
-    if extra_offers > 0:
-        target = next(s for s in services if s.slug == extra_offers_service)
-        extra_rng = random.Random(f"catalog-extra:{seed}")
-        for n in range(extra_offers):
-            country = countries[n % len(countries)]
-            provider = providers[(n // len(countries)) % len(providers)]
-            price = _price(
-                extra_rng, int(target.base_price), country_f[country.id], provider_f[provider.id]
-            )
-            stock = _stock(extra_rng, *shaping[provider.id])
-            offers.append(Offer(next_id, target.id, country.id, provider.id, price, stock))
-            next_id += 1
-
-    if extra_services > 0:
-        extra_rng = random.Random(f"catalog-services:{seed}")
-        synthetic = []
-        for n in range(extra_services):
-            service_id = len(services) + 1 + n
-            name = f"Service {n + 1:04d}"
-            synthetic.append(
-                Service(
-                    service_id,
-                    f"service-{n + 1:04d}",
-                    name,
-                    Decimal(300),
-                    6,
-                    f"{name}: your code is {{code}}",
-                )
-            )
-            country = countries[n % len(countries)]
-            provider = providers[n % len(providers)]
-            price = _price(extra_rng, 300, country_f[country.id], provider_f[provider.id])
-            offers.append(Offer(next_id, service_id, country.id, provider.id, price, 10))
-            next_id += 1
-        services = services + tuple(synthetic)
-
+    options = CatalogOptions(extra_offers, extra_offers_service, extra_services, hostile)
+    services, countries, providers = _parts(options)
+    offers = [Offer(*row) for row in _offer_rows(seed, options, services, countries, providers)]
     offers.sort(key=lambda o: o.id)
     by_service: dict[int, list[Offer]] = {}
     for offer in offers:
@@ -397,3 +330,156 @@ def build_catalog(
             for sid, group in by_service.items()
         },
     )
+
+
+def initial_summary(
+    seed: int, options: CatalogOptions
+) -> list[tuple[Service, int, Decimal | None]]:
+    """`SandboxState.services_summary` of the catalog `build_catalog` would build, as
+    it stands before anything is rented (its initial stock) — from the same offers, but
+    without making an `Offer` of each or indexing them: the demo lists its services
+    before its first frame, and a whole catalog is ~5,000 objects."""
+    services, countries, providers = _parts(options)
+    providers_of: dict[int, set[int]] = {}
+    cheapest: dict[int, Decimal] = {}
+    cheapest_in_stock: dict[int, Decimal] = {}
+    for _, service_id, _, provider_id, price, stock in _offer_rows(
+        seed, options, services, countries, providers
+    ):
+        providers_of.setdefault(service_id, set()).add(provider_id)
+        if service_id not in cheapest or price < cheapest[service_id]:
+            cheapest[service_id] = price
+        if stock > 0 and (
+            service_id not in cheapest_in_stock or price < cheapest_in_stock[service_id]
+        ):
+            cheapest_in_stock[service_id] = price
+    return [
+        (
+            service,
+            len(providers_of.get(service.id, ())),
+            cheapest_in_stock.get(service.id, cheapest.get(service.id)),
+        )
+        for service in services
+    ]
+
+
+def _parts(
+    options: CatalogOptions,
+) -> tuple[tuple[Service, ...], tuple[Country, ...], tuple[Provider, ...]]:
+    """The services (the synthetic ones last), countries and providers."""
+    hostile = options.hostile
+    services = tuple(
+        Service(
+            i,
+            slug,
+            with_hostile(name, i) if hostile else name,
+            Decimal(base),
+            length,
+            _hostile_template(template, i) if hostile else template,
+        )
+        for i, (slug, name, base, length, template) in enumerate(_SERVICES, start=1)
+    )
+    synthetic = tuple(
+        Service(
+            len(services) + 1 + n,
+            f"service-{n + 1:04d}",
+            f"Service {n + 1:04d}",
+            Decimal(300),
+            6,
+            f"Service {n + 1:04d}: your code is {{code}}",
+        )
+        for n in range(max(0, options.extra_services))
+    )
+    countries = tuple(
+        Country(
+            i,
+            iso,
+            with_hostile(name, i + 3) if hostile else name,
+            dial,
+            n,
+            tuple(prefixes.split()),
+            Decimal(f),
+            HOSTILE_FLAGS[i % len(HOSTILE_FLAGS)] if hostile and i % 2 else flag_of(iso),
+        )
+        for i, (iso, name, dial, n, prefixes, f) in enumerate(_COUNTRIES, start=1)
+    )
+    providers = tuple(
+        Provider(i, with_hostile(name, i + 5) if hostile else name, Decimal(f))
+        for i, (name, f, _, _) in enumerate(_PROVIDERS, start=1)
+    )
+    return services + synthetic, countries, providers
+
+
+def _offer_rows(
+    seed: int,
+    options: CatalogOptions,
+    services: tuple[Service, ...],
+    countries: tuple[Country, ...],
+    providers: tuple[Provider, ...],
+) -> Iterator[OfferRow]:
+    """Every offer of the catalog, in the order (and from the random draws) that make
+    it the same on every run."""
+    rng = random.Random(f"catalog:{seed}")
+    real = services[: len(_SERVICES)]
+    shaping = {i: (zero, typical) for i, (_, _, zero, typical) in enumerate(_PROVIDERS, start=1)}
+    doc_slug, doc_iso, doc_provider, doc_price, doc_stock = DOC_OFFER
+    # The documented offer's (service, country, provider), by id; none when hostile
+    # text renamed its provider (as comparing the names always found).
+    pinned = (
+        next((s.id for s in real if s.slug == doc_slug), None),
+        next((c.id for c in countries if c.iso_code == doc_iso), None),
+        next((p.id for p in providers if p.name == doc_provider), None),
+    )
+
+    next_id = 1
+    country_f = {c.id: _hundredths(c.price_factor) for c in countries}
+    provider_f = {p.id: _hundredths(p.price_factor) for p in providers}
+    for service in real:
+        base = int(service.base_price)
+        sold_out = service.slug == SOLD_OUT_SERVICE
+        any_offer = False
+        for country in countries:
+            for provider in providers:
+                present = rng.random() < OFFER_DENSITY
+                if (service.id, country.id, provider.id) == pinned:
+                    any_offer = True
+                    yield (DOC_OFFER_ID, service.id, country.id, provider.id, doc_price, doc_stock)
+                    continue
+                if not present and any_offer:
+                    continue
+                price = _price(rng, base, country_f[country.id], provider_f[provider.id])
+                stock = _stock(rng, *shaping[provider.id])
+                if next_id == DOC_OFFER_ID:
+                    next_id += 1
+                any_offer = True
+                yield (
+                    next_id,
+                    service.id,
+                    country.id,
+                    provider.id,
+                    price,
+                    0 if sold_out else stock,
+                )
+                next_id += 1
+
+    if options.extra_offers > 0:
+        target = next(s for s in real if s.slug == options.extra_offers_service)
+        extra_rng = random.Random(f"catalog-extra:{seed}")
+        for n in range(options.extra_offers):
+            country = countries[n % len(countries)]
+            provider = providers[(n // len(countries)) % len(providers)]
+            price = _price(
+                extra_rng, int(target.base_price), country_f[country.id], provider_f[provider.id]
+            )
+            stock = _stock(extra_rng, *shaping[provider.id])
+            yield (next_id, target.id, country.id, provider.id, price, stock)
+            next_id += 1
+
+    if options.extra_services > 0:
+        extra_rng = random.Random(f"catalog-services:{seed}")
+        for n, service in enumerate(services[len(_SERVICES) :]):
+            country = countries[n % len(countries)]
+            provider = providers[n % len(providers)]
+            price = _price(extra_rng, 300, country_f[country.id], provider_f[provider.id])
+            yield (next_id, service.id, country.id, provider.id, price, 10)
+            next_id += 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .catalog import Catalog, Offer, Service, build_catalog
+from .catalog import Catalog, CatalogOptions, Offer, Service, build_catalog, initial_summary
 from .clock import Clock
 from .config import DEMO_API_KEY, SandboxConfig
 from .hostile import HOSTILE_PHONE_SUFFIX
@@ -119,16 +119,23 @@ class SandboxState:
         if self._catalog is None:
             with self._catalog_lock:
                 if self._catalog is None:
+                    options = self._catalog_options()
                     catalog = build_catalog(
                         self.config.seed,
-                        extra_offers=self.config.extra_offers,
-                        extra_offers_service=self.config.extra_offers_service,
-                        extra_services=self.config.extra_services,
-                        hostile=self.config.hostile,
+                        extra_offers=options.extra_offers,
+                        extra_offers_service=options.extra_offers_service,
+                        extra_services=options.extra_services,
+                        hostile=options.hostile,
                     )
                     self._stock = {o.id: o.stock for o in catalog.offers}
                     self._catalog = catalog
         return self._catalog
+
+    def _catalog_options(self) -> CatalogOptions:
+        config = self.config
+        return CatalogOptions(
+            config.extra_offers, config.extra_offers_service, config.extra_services, config.hostile
+        )
 
     def _offer(self, pricing_id: int) -> Offer:
         offer = self.catalog.offer(pricing_id)
@@ -181,7 +188,11 @@ class SandboxState:
         provider_count: distinct providers with any offer for the service.
         min_price: the cheapest offer that has stock; if none has stock, the cheapest
         offer overall (so the list still shows a price level); None without offers.
+        Before anything needed the whole catalog nothing can have been rented: said
+        from its initial stock without building it (`initial_summary`).
         """
+        if self._catalog is None:
+            return initial_summary(self.config.seed, self._catalog_options())
         catalog = self.catalog
         out: list[tuple[Service, int, Decimal | None]] = []
         with self._lock:

@@ -6,6 +6,7 @@ import unicodedata
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from rentnumber_tui.sandbox import Sandbox, SandboxConfig
 from rentnumber_tui.sandbox.catalog import build_catalog
@@ -132,3 +133,25 @@ async def test_extra_offers_make_a_huge_service(clock) -> None:
     assert len(data) > 10_000
     assert len({o["id"] for o in data}) == len(data)
     assert len(others) < 100
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SandboxConfig(seed=1),
+        SandboxConfig(seed=8, hostile=True),
+        SandboxConfig(seed=3, extra_offers=300, extra_offers_service="telegram", extra_services=7),
+    ],
+    ids=["default", "hostile", "extras"],
+)
+def test_the_services_before_the_catalog_is_built_are_those_it_lists_once_built(
+    config: SandboxConfig,
+) -> None:
+    """The demo lists its services before its first frame without building the whole
+    catalog (`initial_summary`): the same list GET /services gives once it is built."""
+    early = Sandbox(config)
+    before = early.services_body()
+    assert early.state._catalog is None  # said without building it
+    built = Sandbox(config)
+    assert len(built.catalog.offers) > 0
+    assert built.services_body() == before
