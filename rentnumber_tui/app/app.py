@@ -211,8 +211,12 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         engine = self.engine
         # Subscribe before starting, so not even the first event is missed. The engine
         # thread (httpx, the sandbox in demo mode) starts once the first frame is painted
-        # from the cache, so the two do not compete for the interpreter.
+        # from the cache, so the two do not compete for the interpreter — unless nothing
+        # is cached (a first start): then the list waits for the engine's answer anyway,
+        # and the engine starts now (the services come ~30-60 ms sooner).
         self._relay = events.EngineRelay(self, engine.subscribe)
+        if engine.services_known is None:
+            engine.start(wait=False)
         self.call_after_refresh(self._after_first_frame)
         self.screen_change_signal.subscribe(self, self._screen_changed, immediate=True)
         if self.options.keymap:

@@ -305,3 +305,32 @@ def test_base_url_is_fixed_per_client() -> None:
     assert client.base_url == "https://api.example.test/api/v1"
     with pytest.raises(AttributeError):
         client.base_url = "http://elsewhere/api/v1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "loads_the_authorities"),
+    [("http://127.0.0.1:8765/api/v1", False), ("https://v2.rentnumber.net/api/v1", True)],
+)
+def test_a_plain_http_client_trusts_no_authority_instead_of_loading_them(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, loads_the_authorities: bool
+) -> None:
+    """Loading the CA bundle is ~25 ms of a cold start; a client of an http:// base URL
+    never makes a TLS connection, and should one be tried it must fail, not trust."""
+    import ssl
+
+    made: list[object] = []
+    real = httpx.AsyncClient
+
+    def capture(**kwargs: object) -> httpx.AsyncClient:
+        made.append(kwargs["verify"])
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "AsyncClient", capture)
+    RentNumberClient(api_key=API_KEY, base_url=base_url)._client()
+    (verify,) = made
+    if loads_the_authorities:
+        assert verify is True
+    else:
+        assert isinstance(verify, ssl.SSLContext)
+        assert verify.verify_mode == ssl.CERT_REQUIRED and verify.check_hostname
+        assert verify.cert_store_stats()["x509_ca"] == 0

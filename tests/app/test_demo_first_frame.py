@@ -87,3 +87,27 @@ async def test_the_first_frame_written_is_the_whole_service_list():
     finally:
         engine.stop()
         engine.store.close()
+
+
+async def test_with_nothing_cached_the_engine_starts_before_the_first_frame(make_app, monkeypatch):
+    """A first start has no list to show until the engine answers: the engine starts
+    as the App mounts, not once the (empty) first frame is out."""
+    order: list[str] = []
+    start, after_first_frame = Engine.start, RentNumberApp._after_first_frame
+
+    def counted_start(self, *, wait=True):
+        order.append("engine started")
+        start(self, wait=wait)
+
+    def counted_after(self):
+        order.append("first frame")
+        after_first_frame(self)
+
+    monkeypatch.setattr(Engine, "start", counted_start)
+    monkeypatch.setattr(RentNumberApp, "_after_first_frame", counted_after)
+    app = make_app()
+    assert app.engine.services_known is None
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: "first frame" in order, what="the first frame")
+        await wait_until(lambda: app.engine.ready, what="the engine")
+    assert order[:2] == ["engine started", "first frame"]
