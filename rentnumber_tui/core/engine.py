@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -410,8 +411,16 @@ class Engine:
     # -- crossing threads ----------------------------------------------------------------
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Run `coro` on the engine loop, in a context of its own.
+
+        `run_coroutine_threadsafe` would give the engine's task a copy of the caller's
+        context variables, and every handle the task schedules copies them again. A
+        front end's are its own (Textual's: the app, the screen, the worker), and a
+        cancelled timer stays in the engine loop's heap until it is due: each request's
+        timeout (15 s) kept the screen that asked alive that long after it closed. The
+        engine needs none of the caller's."""
         assert self._loop is not None, "Engine.start() was not called"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return contextvars.Context().run(asyncio.run_coroutine_threadsafe, coro, self._loop)
 
     async def _call(self, coro: Coroutine[Any, Any, T], *, shield: bool = False) -> T:
         """Run `coro` on the engine loop and await it from the caller's loop. Cancelling

@@ -13,6 +13,7 @@ from rentnumber_tui.app.screens.countries import CountriesScreen
 from rentnumber_tui.app.screens.history import HistoryScreen
 from rentnumber_tui.app.screens.prices import PricesScreen
 from rentnumber_tui.app.screens.rentals import RentalsScreen
+from rentnumber_tui.app.screens.services import ServicesScreen
 from tests.app.helpers import open_prices, rent_cursor_offer
 from tests.core.waiting import wait_until
 
@@ -66,3 +67,32 @@ async def test_closed_screens_are_freed(make_app):
         await wait_until(
             lambda: detached_widgets(app) < 40, what="the closed screens' widgets freed"
         )
+
+
+def engine_timers_with_a_worker(app) -> int:
+    """Timers waiting on the engine's loop whose context holds a Textual worker (and so
+    the screen it works for). Cancelled ones stay there too, until they are due or
+    asyncio purges them (only once it has over 100, half of them cancelled)."""
+    scheduled = list(app.engine._loop._scheduled)  # one copy, under the GIL
+    return sum(1 for handle in scheduled if any(v.name == "active_worker" for v in handle._context))
+
+
+async def test_a_closed_screen_is_freed_once_its_request_is_done(make_app):
+    """A screen that asked the engine for something (History: `GET /rentals`) is freed
+    once it is closed and its worker done. The engine's task ran in a copy of the
+    asking worker's context (Textual's active app, screen and worker), and every timer
+    it set copied it again: the request's timeout, cancelled, stayed in the engine
+    loop's heap until due (15 s in the program, an hour here), and the screen with it."""
+    app = make_app(timeout=3600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="services")
+        await wait_until(lambda: app.engine.status().has_key, what="the engine ready")
+        for _ in range(2):
+            await pilot.press("f3")
+            await wait_until(lambda: isinstance(app.screen, HistoryScreen), what="history")
+            status = app.screen.query_one("#history-status")
+            await wait_until(lambda s=status: "spent" in str(s.content), what="history loaded")
+            assert engine_timers_with_a_worker(app) == 0
+            await pilot.press("escape")
+            await wait_until(lambda: isinstance(app.screen, ServicesScreen), what="back")
+        await wait_until(lambda: alive(HistoryScreen) == 0, what="closed History screens freed")

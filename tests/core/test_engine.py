@@ -3,6 +3,8 @@ reconciliation and recovery."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from decimal import Decimal
 
 import pytest
@@ -295,3 +297,30 @@ async def test_the_history_shows_local_records_when_the_server_fails(make_engine
 
     assert [r.rental_id for r in history.rentals] == [rental.rental_id]
     assert history.server_error is not None and "(status 502)" in history.server_error.message
+
+
+#: A caller's context variable (a front end's, as Textual's active app, screen, worker).
+CALLER: contextvars.ContextVar[object] = contextvars.ContextVar("caller")
+
+
+async def test_engine_work_runs_without_the_callers_context(make_engine):
+    """The engine's work, and every handle it schedules (a request's 15 s timeout stays
+    in the loop's heap until due, cancelled or not), hold none of the caller's context
+    variables: Textual's kept each closed screen that asked alive that long."""
+    engine = make_engine()
+    seen: list[object] = []
+
+    async def look() -> None:
+        seen.append(CALLER.get(None))
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(3600, lambda: None)
+        seen.append(handle._context.get(CALLER))  # what a timer keeps
+        handle.cancel()
+
+    token = CALLER.set(object())
+    try:
+        await asyncio.wrap_future(engine.submit(look()))
+    finally:
+        CALLER.reset(token)
+
+    assert seen == [None, None]
