@@ -188,9 +188,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
     async def _on_resize(self, event: textual_events.Resize) -> None:
         """A resize to the size the App already has changes nothing, but Textual's own
         handler (called after this one, unless prevented) keeps it and passes it to the
-        screen when next idle: a whole layout and repaint each time. Start-up brings two
-        (the driver's and the terminal's answer after the App's own): two full frames
-        after the first, for nothing."""
+        screen when next idle: a whole layout and repaint. The driver sends one as it
+        starts, after the App's own: a whole frame after the first, for nothing."""
         if self._size is not None and event.size == self._size:
             event.stop()
             event.prevent_default()
