@@ -485,8 +485,11 @@ class Commands:
                         {"rental": rental_json(current)},
                     )
                 changed.clear()
+                # Not `wait_for`: on 3.11 it can swallow Ctrl-C's cancel if an event
+                # comes in the same moment (as it did the engine's stop in the poller).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=min(left, 1.0))
+                    async with asyncio.timeout(min(left, 1.0)):
+                        await changed.wait()
         except CommandFailed:
             self._waiting_for = self._waiting_id = None
             raise

@@ -27,10 +27,22 @@ def in_sight(node: Widget) -> bool:
     return all(isinstance(above, ModalScreen) for above in stack[stack.index(screen) + 1 :])
 
 
+def on_its_way_out(node: Widget) -> bool:
+    """Whether `node` is being removed, or its App is closing: Textual closes a node's
+    children before the node and a screen's before it leaves the stack, so such a node
+    can still be attached and in sight with its children gone. Neither comes back."""
+    return (
+        node._pruning  # `remove()`, a screen popped, every screen as the App closes
+        or node._closing
+        or not node.is_running
+        or not node.app.is_running  # `App._shutdown` (`run_test` ends, or the App exits)
+    )
+
+
 class SecondClock:
     """What to call each second, by widget. It holds neither the widgets nor their
     methods (a closed screen is not kept alive by its countdown) and forgets a widget
-    once it is detached from the DOM."""
+    once it is detached from the DOM or on its way out (`on_its_way_out`)."""
 
     def __init__(self) -> None:
         self._ticks: dict[tuple[weakref.ref[Widget], Callable[[Any], object]], None] = {}
@@ -46,10 +58,13 @@ class SecondClock:
         return [node for node in (ref() for ref, _ in self._ticks) if node is not None]
 
     def tick(self) -> None:
+        """Called by the App's one-second timer. A node being torn down is never ticked:
+        a tick once landed as a test's App closed, between the rentals detail losing its
+        children and its screen leaving the stack (`NoMatches: '#detail-status'`)."""
         for key in list(self._ticks):
             ref, function = key
             node = ref()
-            if node is None or not node.is_attached:
+            if node is None or not node.is_attached or on_its_way_out(node):
                 del self._ticks[key]
             elif in_sight(node):
                 function(node)

@@ -114,6 +114,12 @@ COORDINATE_IDLE = 3.0
 DISCOVER_EVERY = 60.0
 #: Longest error text handed to a front end (a server may send pages of it).
 MAX_MESSAGE = 500
+#: How long `stop()` waits for the shutdown (every task cancelled and ended, the store
+#: told, the connection closed) before it stops the engine's loop anyway.
+SHUTDOWN_WAIT = 5.0
+#: Then at most how long the stopped loop goes on cancelling and running what is left
+#: (`Engine._finish`): a task left pending is destroyed at exit, with a warning each.
+FINISH_WAIT = 2.0
 
 
 log = logging.getLogger("rentnumber_tui.engine")
@@ -283,6 +289,8 @@ class Engine:
         #: Unresolved purchases of other processes, as last read (they lock their offer).
         self._pending_elsewhere: list[Purchase] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: The shutdown's task, once `stop()` started it (`_finish` lets it end last).
+        self._closing: asyncio.Task[Any] | None = None
         self.client: RentNumberClient | None = None
         self.poller: Poller | None = None
         self.last_balance: Balance | None = None
@@ -327,14 +335,41 @@ class Engine:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(self._startup())
-        self._ready.set()
-        self._emit(EngineReady())
         try:
+            try:
+                loop.run_until_complete(self._startup())
+            except asyncio.CancelledError:
+                if self._closing is None:
+                    raise
+                return  # stopped while starting (`stop()` waits 10 s for it, no longer)
+            self._ready.set()
+            self._emit(EngineReady())
             loop.run_forever()
         finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            try:
+                self._finish(loop)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    def _finish(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run what a stop left behind to its end, within `FINISH_WAIT`. A `stop()` that
+        gave up waiting used to stop the loop with tasks still ending (a poller that had
+        swallowed its cancel, the shutdown gathering it), destroyed pending at exit.
+        Each round cancels again (a task may swallow a cancel) all but the shutdown, left
+        to tell the store and close the connection once the others have ended; when
+        time is up it is cancelled too, and whatever still runs is logged."""
+        deadline = time.monotonic() + FINISH_WAIT
+        while left := asyncio.all_tasks(loop):
+            last = time.monotonic() >= deadline
+            for task in left:
+                if last or task is not self._closing:
+                    task.cancel()
+            loop.run_until_complete(asyncio.wait(left, timeout=0.1))
+            if last:
+                break
+        if left := asyncio.all_tasks(loop):
+            log.warning("Engine tasks still running after the stop: %r", left)
 
     async def _startup(self) -> None:
         client = self._client_factory()
@@ -371,22 +406,29 @@ class Engine:
 
     def stop(self) -> None:
         """Stop polling, give this process's rentals to the others, close the connection
-        and end the thread (idempotent)."""
+        and end the thread (idempotent). Bounded: 10 s for a start under way, then
+        `SHUTDOWN_WAIT` for the shutdown; past that the loop is stopped and the thread
+        ends what is left (`_finish`) while this joins it."""
         if self._thread is not None:
             self._ready.wait(timeout=10)
         loop, thread = self._loop, self._thread
         if loop is None or thread is None or not loop.is_running():
             return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
+        try:
+            shutdown = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            shutdown.result(timeout=SHUTDOWN_WAIT)
+        except TimeoutError:
+            log.warning("The engine's shutdown took over %s s; stopping its loop", SHUTDOWN_WAIT)
+        except Exception:
+            log.debug("The engine's shutdown failed", exc_info=True)
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
+        thread.join(timeout=FINISH_WAIT + 3)
         self._thread = None
 
     async def _shutdown(self) -> None:
         """Cancel everything still running on the engine loop (polls, reconciliation,
         requests the UI gave up on), leave the store's roll, close the connection."""
-        current = asyncio.current_task()
+        current = self._closing = asyncio.current_task()
         pending = [task for task in asyncio.all_tasks() if task is not current]
         for task in pending:
             task.cancel()

@@ -198,6 +198,10 @@ class Poller:
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Until cancelled. The wait is `asyncio.timeout`, not `asyncio.wait_for`: on
+        Python 3.11 `wait_for` returns normally when the wait it guards ends in the same
+        moment as it is cancelled (cpython#86296), and the poller swallowed the engine's
+        stop: the stop gave up after 5 s and its tasks were destroyed pending at exit."""
         self._wake = asyncio.Event()
         try:
             while True:
@@ -207,7 +211,8 @@ class Poller:
                     await self._wake.wait()
                 else:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), delay)
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
         finally:
             for task in list(self._tasks):
                 task.cancel()

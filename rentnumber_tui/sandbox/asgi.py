@@ -562,11 +562,14 @@ async def _pause(seconds: float, receive: Receive) -> None:
     Call only after the body was read. Over uvicorn a closed connection ends the wait
     early (so a hung request never blocks shutdown); under `httpx.ASGITransport`
     `receive()` blocks until the response, so this is a plain sleep there.
+    `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow the
+    cancellation of a client giving up, if the wait ends in the same moment.
     """
     import asyncio  # already loaded whenever a request is served; keeps import cheap
 
     try:
-        await asyncio.wait_for(_until_disconnect(receive), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await _until_disconnect(receive)
     except TimeoutError:
         return
     raise _Done

@@ -324,3 +324,40 @@ async def test_engine_work_runs_without_the_callers_context(make_engine):
         CALLER.reset(token)
 
     assert seen == [None, None]
+
+
+def test_a_stop_that_gives_up_waiting_still_leaves_no_task_pending(
+    make_engine, monkeypatch, caplog
+):
+    """A stop waits `SHUTDOWN_WAIT` for the shutdown, then stops the loop. It once
+    stopped it with the tasks still ending (the poller had swallowed its cancel: Python
+    3.11's `wait_for`), and they were destroyed pending at exit, a warning each. Here
+    a task swallows the first cancel: the stopped loop cancels it again and runs it to
+    its end, and the shutdown still leaves the store's roll."""
+    from rentnumber_tui.core import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "SHUTDOWN_WAIT", 0.2)
+    engine = make_engine()
+    cancels = 0
+
+    async def stubborn() -> None:
+        nonlocal cancels
+        forever = asyncio.Event()
+        try:
+            await forever.wait()
+        except asyncio.CancelledError:
+            cancels += 1  # swallowed
+        await forever.wait()
+
+    # Started before the stop's shutdown (the loop runs what it is handed in order).
+    future = engine.submit(stubborn())
+    loop = engine._loop
+    assert engine.owner in engine.store.live_processes(60)
+
+    engine.stop()
+
+    assert "shutdown took over" in caplog.text  # it did give up waiting
+    assert loop.is_closed()
+    assert asyncio.all_tasks(loop) == set()
+    assert cancels == 1 and future.cancelled()
+    assert engine.owner not in engine.store.live_processes(60)  # the shutdown finished

@@ -281,3 +281,23 @@ def test_an_answer_without_dates_keeps_the_dates_known():
     assert merged.status == "on_hold" and merged.code == "4242"
     assert merged.expires_at == known.expires_at
     assert merged.seconds_left(NOW) == 300
+
+
+async def test_a_cancel_that_comes_as_the_poller_wakes_still_ends_it() -> None:
+    """The engine's stop cancels the poller: on Python 3.11 `asyncio.wait_for` returned
+    normally when the wait it guarded finished in the same moment (cpython#86296),
+    so the poller swallowed the cancel and went on waiting. The stop gave up after
+    5 s and left it pending, destroyed noisily at exit. Here the wake and the cancel
+    come in the same step, every time."""
+    server = FakeServer()
+    poller, *_ = make_poller(server)
+    poller.track(rental(1), due_in=3600)  # not due: the poller waits with a timeout
+    task = asyncio.create_task(poller.run())
+    for _ in range(3):  # let it reach its wait (no time passes: each step is ready)
+        await asyncio.sleep(0)
+    assert not task.done()
+    poller.track(rental(2), due_in=3600)  # wakes it...
+    task.cancel()  # ...and the engine stops, before it has run again
+    await wait_until(task.done, what="the poller to end")
+    assert task.cancelled()
+    assert server.calls == []
