@@ -9,7 +9,7 @@ works against the sandbox unchanged.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -297,6 +297,10 @@ class CatalogOptions:
     hostile: bool = False
 
 
+#: A service's line of `GET /services`: (service, provider count, from price).
+ServiceSummary = tuple[Service, int, Decimal | None]
+
+
 def build_catalog(
     seed: int = 1,
     *,
@@ -309,6 +313,11 @@ def build_catalog(
     `extra_services` synthetic services (one offer each) follow the real ones, and
     `hostile` puts hostile text (see `hostile.py`) into every name, flag and SMS."""
     options = CatalogOptions(extra_offers, extra_offers_service, extra_services, hostile)
+    return catalog_for(seed, options)
+
+
+def catalog_for(seed: int, options: CatalogOptions) -> Catalog:
+    """`build_catalog` with its keywords in one value."""
     services, countries, providers = _parts(options)
     offers = [Offer(*row) for row in _offer_rows(seed, options, services, countries, providers)]
     offers.sort(key=lambda o: o.id)
@@ -332,20 +341,18 @@ def build_catalog(
     )
 
 
-def initial_summary(
-    seed: int, options: CatalogOptions
-) -> list[tuple[Service, int, Decimal | None]]:
-    """`SandboxState.services_summary` of the catalog `build_catalog` would build, as
-    it stands before anything is rented (its initial stock) — from the same offers, but
-    without making an `Offer` of each or indexing them: the demo lists its services
-    before its first frame, and a whole catalog is ~5,000 objects."""
-    services, countries, providers = _parts(options)
+def summarize(
+    services: Iterable[Service], offers: Iterable[tuple[int, int, Decimal, int]]
+) -> list[ServiceSummary]:
+    """(service, provider count, from price) for every service, from its offers as
+    (service id, provider id, price, stock). The provider count: distinct providers
+    with any offer. The from price: the cheapest offer that has stock; if none has
+    stock, the cheapest overall (so the list still shows a price level); None without
+    offers."""
     providers_of: dict[int, set[int]] = {}
     cheapest: dict[int, Decimal] = {}
     cheapest_in_stock: dict[int, Decimal] = {}
-    for _, service_id, _, provider_id, price, stock in _offer_rows(
-        seed, options, services, countries, providers
-    ):
+    for service_id, provider_id, price, stock in offers:
         providers_of.setdefault(service_id, set()).add(provider_id)
         if service_id not in cheapest or price < cheapest[service_id]:
             cheapest[service_id] = price
@@ -361,6 +368,16 @@ def initial_summary(
         )
         for service in services
     ]
+
+
+def initial_summary(seed: int, options: CatalogOptions) -> list[ServiceSummary]:
+    """`summarize` of the catalog `catalog_for` would build, as it stands before
+    anything is rented (its initial stock) — from the same offers, but without making
+    an `Offer` of each or indexing them: the demo lists its services before its first
+    frame, and a whole catalog is ~5,000 objects."""
+    services, countries, providers = _parts(options)
+    rows = _offer_rows(seed, options, services, countries, providers)
+    return summarize(services, ((s, p, price, stock) for _, s, _, p, price, stock in rows))
 
 
 def _parts(

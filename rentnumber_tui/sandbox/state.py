@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .catalog import Catalog, CatalogOptions, Offer, Service, build_catalog, initial_summary
+from .catalog import (
+    Catalog,
+    CatalogOptions,
+    Offer,
+    Service,
+    ServiceSummary,
+    catalog_for,
+    initial_summary,
+    summarize,
+)
 from .clock import Clock
 from .config import DEMO_API_KEY, SandboxConfig
 from .hostile import HOSTILE_PHONE_SUFFIX
@@ -119,14 +128,7 @@ class SandboxState:
         if self._catalog is None:
             with self._catalog_lock:
                 if self._catalog is None:
-                    options = self._catalog_options()
-                    catalog = build_catalog(
-                        self.config.seed,
-                        extra_offers=options.extra_offers,
-                        extra_offers_service=options.extra_offers_service,
-                        extra_services=options.extra_services,
-                        hostile=options.hostile,
-                    )
+                    catalog = catalog_for(self.config.seed, self._catalog_options())
                     self._stock = {o.id: o.stock for o in catalog.offers}
                     self._catalog = catalog
         return self._catalog
@@ -182,28 +184,19 @@ class SandboxState:
         with self._lock:
             return self._stock[pricing_id]
 
-    def services_summary(self) -> list[tuple[Service, int, Decimal | None]]:
-        """(service, provider_count, min_price) for every service.
-
-        provider_count: distinct providers with any offer for the service.
-        min_price: the cheapest offer that has stock; if none has stock, the cheapest
-        offer overall (so the list still shows a price level); None without offers.
-        Before anything needed the whole catalog nothing can have been rented: said
-        from its initial stock without building it (`initial_summary`).
-        """
+    def services_summary(self) -> list[ServiceSummary]:
+        """(service, provider count, from price) for every service, with the live stock
+        (`catalog.summarize`). Before anything needed the whole catalog nothing can
+        have been rented: said from its initial stock without building it."""
         if self._catalog is None:
             return initial_summary(self.config.seed, self._catalog_options())
         catalog = self.catalog
-        out: list[tuple[Service, int, Decimal | None]] = []
         with self._lock:
             stock = self._stock
-            for service in catalog.services:
-                offers = catalog.offers_for_service(service.id)
-                providers = {o.provider_id for o in offers}
-                in_stock = [o.final_price for o in offers if stock[o.id] > 0]
-                prices = in_stock or [o.final_price for o in offers]
-                out.append((service, len(providers), min(prices) if prices else None))
-        return out
+            return summarize(
+                catalog.services,
+                ((o.service_id, o.provider_id, o.final_price, stock[o.id]) for o in catalog.offers),
+            )
 
     def prices(self, slug: str, country_id: int | None) -> tuple[Service, list[tuple[Offer, int]]]:
         """The service's offers with their live stock, optionally for one country."""
