@@ -2,8 +2,9 @@
 scriptable commands, `cli.py`; `config`, `config_cli.py`), `rentnumber-tui sandbox`,
 `login`, `logout`.
 
-Only argparse is imported up front: start-up time is first-frame time, so the app,
-httpx, the engine and the sandbox are imported when the chosen command needs them.
+Only argparse (and `dataclass_cache`, which `run` installs first) is imported up front:
+start-up time is first-frame time, so the app, httpx, the engine and the sandbox are
+imported when the chosen command needs them.
 """
 
 from __future__ import annotations

@@ -185,15 +185,6 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if not self._batch_count and self._screen_stack:
             self.screen.check_idle()  # draw the frame held back in the batch (AppScreen)
 
-    async def _on_resize(self, event: textual_events.Resize) -> None:
-        """A resize to the size the App already has changes nothing, but Textual's own
-        handler (called after this one, unless prevented) keeps it and passes it to the
-        screen when next idle: a whole layout and repaint. The driver sends one as it
-        starts, after the App's own: a whole frame after the first, for nothing."""
-        if self._size is not None and event.size == self._size:
-            event.stop()
-            event.prevent_default()
-
     def get_default_screen(self) -> Screen[Any]:
         """The service list is the first screen itself, not one pushed over Textual's
         blank default: that one was mounted, styled, resumed and laid out for nothing
