@@ -6,6 +6,7 @@ Kept apart from `__main__` so tests and benchmarks can build the same app in-pro
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from rentnumber_tui.core.store import Store, StoreError
 
 if TYPE_CHECKING:
     from rentnumber_tui.api.client import RentNumberClient
+    from rentnumber_tui.api.models import Rows, Service
     from rentnumber_tui.api.scheduler import RequestScheduler
     from rentnumber_tui.app.options import AppOptions, StorageInfo
     from rentnumber_tui.config import Settings
@@ -189,6 +191,10 @@ def build_engine(options: argparse.Namespace) -> Built | str:
     # Only an explicit override reaches here for a remote http:// URL.
     insecure = transport.verdict is Transport.INSECURE
 
+    @functools.cache
+    def scheduler() -> RequestScheduler:
+        return _shared_scheduler(base_url, key_notes)
+
     def client() -> RentNumberClient:
         # On the engine thread: the keyring is slow to load and may block.
         from rentnumber_tui.api.client import RentNumberClient
@@ -197,8 +203,14 @@ def build_engine(options: argparse.Namespace) -> Built | str:
             api_key=_load_key(options.profile, key_notes),
             base_url=base_url,
             allow_insecure_http=insecure,
-            scheduler=_shared_scheduler(base_url, key_notes),
+            scheduler=scheduler(),
         )
+
+    async def first_look() -> Rows[Service] | None:
+        # The services before httpx is loaded, in the budget the client will use.
+        from rentnumber_tui.api.first_look import first_services
+
+        return await first_services(base_url, scheduler())
 
     engine = Engine(
         client,
@@ -211,6 +223,7 @@ def build_engine(options: argparse.Namespace) -> Built | str:
             attempts=settings.replace_attempts,
             max_price=settings.replace_max_price,
         ),
+        first_look=first_look,
     )
     return Built(engine, settings, warnings, key_notes, transport.warning if insecure else None)
 

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 from rentnumber_tui.user_error import UserFacingError
 
 DEFAULT_BASE_URL = "https://v2.rentnumber.net/api/v1"
+#: How every request of ours names the program (the client's and the first look's).
+USER_AGENT = "rentnumber-tui/0.1.0"
 #: Environment variable for the base URL: between the command-line flag and the file.
 BASE_URL_ENV = "RENTNUMBER_BASE_URL"
 

@@ -30,6 +30,7 @@ import httpx
 from rentnumber_tui.masking import key_problem, mask_key
 from rentnumber_tui.transport import (
     DEFAULT_BASE_URL,
+    USER_AGENT,
     check_transport,
     is_loopback_host,
     parse_base_url,
@@ -78,7 +79,6 @@ MAX_PAUSE = 300.0
 #: once with how long is left instead of waiting silently in the queue.
 TELL_PAUSE_AFTER = 1.0
 
-USER_AGENT = "rentnumber-tui/0.1.0"
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -124,6 +124,11 @@ FINISH_WAIT = 2.0
 
 log = logging.getLogger("rentnumber_tui.engine")
 
+#: On a first start (no service list cached), how long the engine waits for the first
+#: look at the services (`first_look`) before it goes on without it; and how long that
+#: answer then stands for the front end's first ask (it asks once the engine is ready).
+FIRST_LOOK_WAIT = 3.0
+FIRST_ANSWER_FRESH = 10.0
 #: Where the auto-replace chains are kept in the store (its per-account key/value table).
 REPLACE_STATE = "auto-replace"
 
@@ -248,8 +253,14 @@ class Engine:
         discover_every: float = DISCOVER_EVERY,
         replace_policy: ReplacePolicy | None = None,
         replace_every: float = 1.0,
+        first_look: Callable[[], Awaitable[Rows[Service] | None]] | None = None,
     ) -> None:
+        """`first_look`: the service list asked without the client (see `_look_first`),
+        or None when nothing can be had that way."""
         self._client_factory = client_factory
+        self._first_look = first_look
+        #: The services the first look found, and when (`time.monotonic`).
+        self._first_answer: tuple[tuple[Service, ...], float] | None = None
         self.store = store
         self._poll_settings = poll_settings or PollSettings()
         self._reconcile_retry = reconcile_retry
@@ -372,6 +383,8 @@ class Engine:
             log.warning("Engine tasks still running after the stop: %r", left)
 
     async def _startup(self) -> None:
+        if self._first_look is not None and self.services_known is None:
+            await self._look_first(self._first_look)
         client = self._client_factory()
         self.client = client
         client.add_listener(self._on_health)
@@ -403,6 +416,25 @@ class Engine:
         self._spawn(self._watch())
         self._spawn(self._coordinate())
         self._spawn(self._replace_loop())
+
+    async def _look_first(self, look: Callable[[], Awaitable[Rows[Service] | None]]) -> None:
+        """On a first start the list waits for the services, and the client that asks
+        for them waits for httpx to load (~130 ms of CPU, shared with the UI painting):
+        the first look asks before the client is made, and its answer is shown and
+        cached as the client's would be. Whatever it cannot get, the client asks for
+        when the front end does, as on any start."""
+        try:
+            async with asyncio.timeout(FIRST_LOOK_WAIT):
+                rows = await look()
+        except TimeoutError:
+            log.info("No first look at the services within %g s", FIRST_LOOK_WAIT)
+            return
+        except Exception:  # a shortcut only: the client asks, and says what is wrong
+            log.warning("The first look at the services failed", exc_info=True)
+            return
+        if rows is not None:
+            self._rows_read(rows)
+            self._first_answer = (await self._take_services(rows), time.monotonic())
 
     def stop(self) -> None:
         """Stop polling, give this process's rentals to the others, close the connection
@@ -597,7 +629,14 @@ class Engine:
         return await self._call(self._services())
 
     async def _services(self) -> tuple[Service, ...]:
-        services = await self._catalog_call(self._client.services())
+        first, self._first_answer = self._first_answer, None
+        if first is not None and time.monotonic() - first[1] < FIRST_ANSWER_FRESH:
+            return first[0]  # asked a moment ago, as the engine started
+        return await self._take_services(await self._catalog_call(self._client.services()))
+
+    async def _take_services(self, rows: Rows[Service]) -> tuple[Service, ...]:
+        """Keep, cache and announce a service list the server gave."""
+        services: tuple[Service, ...] = rows
         self._known_services = services
         await self._cache(catalog.SERVICES, catalog.dump_services(services))
         self._emit(CatalogUpdated(services=services))
@@ -619,9 +658,12 @@ class Engine:
         except ApiError as error:
             self._emit(CatalogFailed(clean_message(error.message)))
             raise
+        self._rows_read(rows)
+        return rows
+
+    def _rows_read(self, rows: Rows[Any]) -> None:
         if rows.note:
             self._emit(RowsSkipped(clean_message(rows.note + "; the rest are shown.")))
-        return rows
 
     async def _cache(self, name: str, body: str) -> None:
         """Keep a catalog answer for the next start. A store that fails costs only a

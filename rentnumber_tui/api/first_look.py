@@ -1,0 +1,153 @@
+"""The service list on a first start, asked with the standard library while httpx loads.
+
+With nothing cached, the first screen's list waits for `GET /services`. Asked through
+`RentNumberClient`, that answer also waits for httpx, httpcore and anyio to load and a
+connection pool to be set up: ~130 ms of CPU, under the same interpreter lock the UI
+paints with — a cold start's list took twice a bare Textual app's first frame (issue 14).
+`/services` is public (spec, clarification 10): no key is sent, so this one request goes
+over `http.client`, in a thread of its own, under the same request budget, while
+nothing else is loaded.
+
+It is a shortcut, not a second client: anything short of a 200 whose body the client's
+own parser accepts gives None, and the engine then asks through `RentNumberClient` as
+before, which says what went wrong in its usual words (and retries, and keeps the
+server's clock). Where httpx would send the request through a proxy from the
+environment, or trust other certificates, this does not try at all; over HTTPS it
+trusts what httpx trusts and checks the host name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import logging
+import os
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from rentnumber_tui.transport import USER_AGENT, is_loopback_host
+
+from . import parsing
+from .errors import InvalidResponse
+from .models import Rows, Service
+from .scheduler import Priority, RequestScheduler
+
+__all__ = ["first_services", "proxied"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+ENDPOINT = "GET /services"
+
+#: Seconds for the connection, and for each read, of the one request.
+TIMEOUT = 2.0
+
+#: Environment variables httpx (`trust_env`) would send a request through.
+_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
+def proxied(environ: Mapping[str, str]) -> bool:
+    """Whether `environ` names a proxy httpx would consider (any case, any value)."""
+    return any(name.lower() in _PROXY_VARIABLES and value for name, value in environ.items())
+
+
+async def first_services(
+    base_url: str, scheduler: RequestScheduler, *, timeout: float = TIMEOUT
+) -> Rows[Service] | None:
+    """`GET /services` at `base_url`, parsed as the client parses it; None when it cannot
+    be asked this way or anything at all went wrong (logged at debug level)."""
+    parts = urlsplit(base_url)
+    loopback = is_loopback_host(parts.hostname)
+    if not loopback and (proxied(os.environ) or _own_trust(os.environ)):
+        return None
+    try:
+        async with scheduler.slot(Priority.USER):
+            status, charset, body = await _in_thread(lambda: _get(base_url + "/services", timeout))
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        log.debug("First look at %s failed: %s", ENDPOINT, type(error).__name__)
+        return None
+    if status != 200:
+        log.debug("First look at %s answered %d", ENDPOINT, status)
+        return None
+    try:
+        text = body.decode(charset or "utf-8")
+        return parsing.parse_services(parsing.decode_json(text, endpoint=ENDPOINT, status=200))
+    except (InvalidResponse, UnicodeDecodeError, LookupError) as error:
+        log.debug("First look at %s unreadable: %s", ENDPOINT, type(error).__name__)
+        return None
+
+
+def _own_trust(environ: Mapping[str, str]) -> bool:
+    """Whether httpx would trust certificates named by the environment, not its own."""
+    return bool(environ.get("SSL_CERT_FILE") or environ.get("SSL_CERT_DIR"))
+
+
+def _get(url: str, timeout: float) -> tuple[int, str | None, bytes]:
+    """One blocking GET: status, the charset the answer names, the whole body."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            host, parts.port, timeout=timeout, context=_tls_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(
+            "GET",
+            path,
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+                "Accept-Encoding": "identity",
+                "Connection": "close",
+            },
+        )
+        response = connection.getresponse()
+        return response.status, response.headers.get_content_charset(), response.read()
+    finally:
+        connection.close()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The authorities httpx trusts by default (certifi's bundle), names checked."""
+    import certifi  # httpx's own dependency, for the same trust as the client
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+async def _in_thread(call: Callable[[], T]) -> T:
+    """`call()` on a daemon thread of its own: a request given up on (the engine
+    stopped, or went on without it) never holds up the program's exit, as a thread of
+    the loop's executor would."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        result: T | None = None
+        failure: Exception | None = None
+        try:
+            result = call()
+        except Exception as error:  # handed to the task awaiting it
+            failure = error
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(_settle, future, result, failure)
+
+    threading.Thread(target=run, name="rentnumber-first-look", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[Any], result: object, failure: Exception | None) -> None:
+    if future.done():  # the awaiting task was cancelled
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
+        future.set_result(result)
