@@ -136,6 +136,37 @@ async def test_a_client_for_another_key_shares_the_pool_and_the_scheduler():
     await parent.aclose()
 
 
+def test_a_first_start_shows_the_services_before_the_client_is_made(loopback_server):
+    """Nothing cached: the launcher's engine has the list from its first look, in the
+    budget its client then uses, and answers the App's first ask with it."""
+    from rentnumber_tui.core.events import CatalogUpdated, EngineReady
+
+    built_ = launch.build_engine(namespace(loopback_server))
+    assert not isinstance(built_, str)
+    engine = built_.engine
+    factory = engine._client_factory
+    seen: list[type] = []
+    seen_when_made: list[list[type]] = []
+
+    def client():
+        seen_when_made.append(list(seen))
+        return factory()
+
+    engine._client_factory = client
+    engine.subscribe(lambda event: seen.append(type(event)))
+    engine.start()
+    try:
+        assert seen_when_made == [[CatalogUpdated]]  # shown before the client was made
+        assert seen[:2] == [CatalogUpdated, EngineReady]
+        assert engine.client is not None and engine.client.scheduler.in_window() == 1
+        services = engine.submit(engine.services()).result(timeout=30)
+        assert services[0].slug == "whatsapp"
+        assert engine.client.scheduler.in_window() == 1  # answered without a request
+    finally:
+        engine.stop()
+        engine.store.close()
+
+
 # ---------------------------------------------------------------- key sources, in order
 
 
