@@ -45,6 +45,9 @@ from rentnumber_tui.user_error import UserFacingError, message_of
 CATALOG_RETRY = 10.0
 #: Seconds between two balance refreshes nobody asked for.
 BALANCE_EVERY = 120.0
+#: An action that needs the engine, asked for while it starts, waits for it; after this
+#: many seconds of waiting the person is told why nothing has happened yet.
+READY_PATIENCE = 1.0
 #: How often the app checks that its terminal is still there.
 TERMINAL_CHECK = 2.0
 _TERMINAL_FD = 0
@@ -152,6 +155,8 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self.sent_to_terminal = deque(maxlen=50)
         #: Each rental's last status seen, to tell the moment one expires.
         self._statuses: dict[int, str] = {}
+        #: Actions asked for before the engine was ready, and the screen each was asked on.
+        self._when_ready: list[tuple[Screen[object], Callable[[], object]]] = []
         if self.options.theme:
             if self.options.theme in self.available_themes:
                 self.theme = self.options.theme
@@ -332,6 +337,10 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         self._show_title()
         if self.engine.status().has_key:
             self.refresh_balance(quiet=True)
+        waiting, self._when_ready = self._when_ready, []
+        for screen, action in waiting:
+            if screen is self.screen:
+                action()
 
     def on_engine_rental_changed(self, message: events.RentalChanged) -> None:
         rental = message.rental
@@ -539,19 +548,44 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
         if status.has_key and not status.key_refused and not asked and self.engine.ready:
             self.refresh_balance(quiet=True)
 
-    def require_key(self, purpose: str, then: Callable[[], object] | None = None) -> bool:
+    def require_key(
+        self,
+        purpose: str,
+        then: Callable[[], object] | None = None,
+        *,
+        when_ready: Callable[[], object] | None = None,
+    ) -> bool:
         """True when a key is set. Otherwise open the login screen (saying the key is
         needed to `purpose`) and return False; `then` runs once a key is accepted, so
-        the action that needed it continues."""
+        the action that needed it continues. Before the engine is ready (it has not read
+        the key yet) False too: `when_ready` (else `then`) runs once it is, if its
+        screen is still the one shown — the key pressed as the list appeared is not
+        lost."""
         if self.engine.status().has_key:
             return True
         if not self.engine.ready:
-            self.notify("Still connecting; try again in a moment.", title="Starting", markup=False)
+            self._wait_for_engine(purpose, when_ready or then)
             return False
         from rentnumber_tui.app.screens.login import NEEDED_FOR
 
         self.open_login(NEEDED_FOR.format(purpose=purpose), then=then)
         return False
+
+    def _wait_for_engine(self, purpose: str, action: Callable[[], object] | None) -> None:
+        if action is None:
+            self.notify("Still connecting; try again in a moment.", title="Starting", markup=False)
+            return
+        self._when_ready.append((self.screen, action))
+
+        def still_waiting() -> None:
+            if not self.engine.ready:
+                self.notify(
+                    f"Still connecting: ready to {purpose} as soon as it is.",
+                    title="Starting",
+                    markup=False,
+                )
+
+        self.set_timer(READY_PATIENCE, still_waiting)
 
     def open_login(
         self, reason: str | None = None, then: Callable[[], object] | None = None
@@ -817,7 +851,7 @@ class RentNumberApp(ReportsWorkerFailures, App[None]):
 
     def action_balance(self) -> None:
         # After a login the balance is already fresh: nothing to run then.
-        if self.require_key("see the balance"):
+        if self.require_key("see the balance", when_ready=self.action_balance):
             self.refresh_balance()
 
     def action_help(self) -> None:

@@ -193,7 +193,10 @@ class HistoryScreen(RetryingScreen):
         status = self.query_one("#history-status", Static)
         table = self.query_one(DataTable)
         if not self.app.require_key("see the history", then=self.load):
-            status.update(Content("The history needs an API key (F6 to log in)."))
+            if self.app.engine.ready:
+                status.update(Content("The history needs an API key (F6 to log in)."))
+            else:
+                status.update(Content("Connecting…"))
             return
         status.update(Content("Loading history…"))
         table.loading = table.row_count == 0
