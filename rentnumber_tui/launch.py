@@ -6,7 +6,6 @@ Kept apart from `__main__` so tests and benchmarks can build the same app in-pro
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,16 +115,17 @@ def demo_app_parts(
 
 
 def run_app(options: argparse.Namespace) -> int:
-    from rentnumber_tui.app.app import RentNumberApp
-
     if options.demo:
         engine, app_options = demo_app_parts(seed=options.seed, sms_delay=options.sms_delay)
     else:
-        built = _real_engine(options)
+        # Before Textual loads: a first start's services are asked for meanwhile.
+        built = _real_engine(options, look_early=True)
         if isinstance(built, str):
             print(built, file=sys.stderr)
             return 2
         engine, app_options = built
+    from rentnumber_tui.app.app import RentNumberApp
+
     app = RentNumberApp(engine, app_options)
     try:
         app.run()
@@ -191,10 +191,6 @@ def build_engine(options: argparse.Namespace) -> Built | str:
     # Only an explicit override reaches here for a remote http:// URL.
     insecure = transport.verdict is Transport.INSECURE
 
-    @functools.cache
-    def scheduler() -> RequestScheduler:
-        return _shared_scheduler(base_url, key_notes)
-
     def client() -> RentNumberClient:
         # On the engine thread: the keyring is slow to load and may block.
         from rentnumber_tui.api.client import RentNumberClient
@@ -203,14 +199,15 @@ def build_engine(options: argparse.Namespace) -> Built | str:
             api_key=_load_key(options.profile, key_notes),
             base_url=base_url,
             allow_insecure_http=insecure,
-            scheduler=scheduler(),
+            scheduler=_shared_scheduler(base_url, key_notes),
         )
 
     async def first_look() -> Rows[Service] | None:
-        # The services before httpx is loaded, in the budget the client will use.
+        # The services before httpx is loaded, in the budget every process shares.
         from rentnumber_tui.api.first_look import first_services
 
-        return await first_services(base_url, scheduler())
+        scheduler = _look_scheduler(base_url)
+        return None if scheduler is None else await first_services(base_url, scheduler)
 
     engine = Engine(
         client,
@@ -228,13 +225,18 @@ def build_engine(options: argparse.Namespace) -> Built | str:
     return Built(engine, settings, warnings, key_notes, transport.warning if insecure else None)
 
 
-def _real_engine(options: argparse.Namespace) -> tuple[Engine, AppOptions] | str:
-    """The engine and the App's options for the real service, or why it cannot start."""
+def _real_engine(
+    options: argparse.Namespace, *, look_early: bool = False
+) -> tuple[Engine, AppOptions] | str:
+    """The engine and the App's options for the real service, or why it cannot start.
+    `look_early`: on a first start, ask for the services at once (`Engine.look_early`)."""
     from rentnumber_tui.app.options import AppOptions
 
     built = build_engine(options)
     if isinstance(built, str):
         return built
+    if look_early:
+        built.engine.look_early()
     settings = built.settings
     keymap, keymap_problems = checked_keymap(settings)
     app_options = AppOptions(
@@ -323,6 +325,19 @@ def _shared_scheduler(base_url: str, notes: list[str]) -> RequestScheduler:
             "account may be throttled."
         )
         return default_scheduler()
+
+
+def _look_scheduler(base_url: str) -> RequestScheduler | None:
+    """The first look's scheduler, on the budget the client's shares with every other
+    process (the look may run on a thread and event loop of its own, before the client
+    exists); None where the budget cannot be shared: the client asks then."""
+    from rentnumber_tui import locations
+    from rentnumber_tui.api.shared_budget import companion_scheduler
+
+    try:
+        return companion_scheduler(locations.budget_file(base_url))
+    except OSError:
+        return None
 
 
 def _save_theme(theme: str) -> None:

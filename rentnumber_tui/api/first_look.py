@@ -12,8 +12,8 @@ It is a shortcut, not a second client: anything short of a 200 whose body the cl
 own parser accepts gives None, and the engine then asks through `RentNumberClient` as
 before, which says what went wrong in its usual words (and retries, and keeps the
 server's clock). Where httpx would send the request through a proxy from the
-environment, or trust other certificates, this does not try at all; over HTTPS it
-trusts what httpx trusts and checks the host name.
+environment, this does not try at all; over HTTPS it trusts what httpx trusts (the
+environment's certificates where httpx reads them) and checks the host name.
 """
 
 from __future__ import annotations
@@ -61,13 +61,17 @@ async def first_services(
 ) -> Rows[Service] | None:
     """`GET /services` at `base_url`, parsed as the client parses it; None when it cannot
     be asked this way or anything at all went wrong (logged at debug level)."""
-    parts = urlsplit(base_url)
-    loopback = is_loopback_host(parts.hostname)
-    if not loopback and (proxied(os.environ) or _own_trust(os.environ)):
+    # The client's rule: the environment's proxies and certificates (httpx's
+    # `trust_env`) apply except for a server on this computer.
+    trust_env = not is_loopback_host(urlsplit(base_url).hostname)
+    if trust_env and proxied(os.environ):
         return None
+    environ = dict(os.environ) if trust_env else {}
     try:
         async with scheduler.slot(Priority.USER):
-            status, charset, body = await _in_thread(lambda: _get(base_url + "/services", timeout))
+            status, charset, body = await _in_thread(
+                lambda: _get(base_url + "/services", timeout, environ)
+            )
     except (OSError, http.client.HTTPException, ValueError) as error:
         log.debug("First look at %s failed: %s", ENDPOINT, type(error).__name__)
         return None
@@ -82,19 +86,14 @@ async def first_services(
         return None
 
 
-def _own_trust(environ: Mapping[str, str]) -> bool:
-    """Whether httpx would trust certificates named by the environment, not its own."""
-    return bool(environ.get("SSL_CERT_FILE") or environ.get("SSL_CERT_DIR"))
-
-
-def _get(url: str, timeout: float) -> tuple[int, str | None, bytes]:
+def _get(url: str, timeout: float, environ: Mapping[str, str]) -> tuple[int, str | None, bytes]:
     """One blocking GET: status, the charset the answer names, the whole body."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
-            host, parts.port, timeout=timeout, context=_tls_context()
+            host, parts.port, timeout=timeout, context=_tls_context(environ)
         )
     else:
         connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
@@ -116,8 +115,14 @@ def _get(url: str, timeout: float) -> tuple[int, str | None, bytes]:
         connection.close()
 
 
-def _tls_context() -> ssl.SSLContext:
-    """The authorities httpx trusts by default (certifi's bundle), names checked."""
+def _tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The authorities httpx trusts (`httpx.create_ssl_context`): the environment's
+    `SSL_CERT_FILE` or `SSL_CERT_DIR` where it reads them, else certifi's bundle; host
+    names checked."""
+    if environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=environ["SSL_CERT_FILE"])
+    if environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=environ["SSL_CERT_DIR"])
     import certifi  # httpx's own dependency, for the same trust as the client
 
     return ssl.create_default_context(cafile=certifi.where())

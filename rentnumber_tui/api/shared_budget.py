@@ -542,3 +542,11 @@ def shared_scheduler(path: str | os.PathLike[str]) -> RequestScheduler:
             scheduler = RequestScheduler(ledger=ResilientLedger(FileLedger(key)))
             _shared[key] = scheduler
         return scheduler
+
+
+def companion_scheduler(path: str | os.PathLike[str]) -> RequestScheduler:
+    """Another scheduler of this process on the budget at `path`, for requests made on
+    a thread and event loop of their own (a scheduler's queue belongs to one loop): it
+    shares `shared_scheduler(path)`'s ledger, so their requests count as this process's
+    in every other process's eyes. Raises as `shared_scheduler` does."""
+    return RequestScheduler(ledger=shared_scheduler(path).ledger)

@@ -29,7 +29,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -253,12 +253,14 @@ class Engine:
         discover_every: float = DISCOVER_EVERY,
         replace_policy: ReplacePolicy | None = None,
         replace_every: float = 1.0,
-        first_look: Callable[[], Awaitable[Rows[Service] | None]] | None = None,
+        first_look: Callable[[], Coroutine[Any, Any, Rows[Service] | None]] | None = None,
     ) -> None:
         """`first_look`: the service list asked without the client (see `_look_first`),
         or None when nothing can be had that way."""
         self._client_factory = client_factory
         self._first_look = first_look
+        #: The first look started before the engine (`look_early`), on its own thread.
+        self._early: Future[Rows[Service] | None] | None = None
         #: The services the first look found, and when (`time.monotonic`).
         self._first_answer: tuple[tuple[Service, ...], float] | None = None
         self.store = store
@@ -382,9 +384,31 @@ class Engine:
         if left := asyncio.all_tasks(loop):
             log.warning("Engine tasks still running after the stop: %r", left)
 
+    def look_early(self) -> None:
+        """Start the first look at the services now, on a thread of its own, if nothing
+        is cached (a first start). A launcher calls it before it loads its front end:
+        the answer comes while the front end loads, in time for its first frame
+        (`services_known` has it as soon as it is there); the engine keeps it and
+        says it once started, as if it had asked itself."""
+        look = self._first_look
+        if look is None or self._early is not None or self.services_known is not None:
+            return
+        early: Future[Rows[Service] | None] = Future()
+
+        def run() -> None:
+            try:
+                early.set_result(asyncio.run(look()))
+            except Exception as error:  # for `_look_first` to log
+                early.set_exception(error)
+
+        threading.Thread(target=run, name="rentnumber-first-look", daemon=True).start()
+        self._early = early
+
     async def _startup(self) -> None:
-        if self._first_look is not None and self.services_known is None:
-            await self._look_first(self._first_look)
+        if self._early is not None or (
+            self._first_look is not None and self.services_known is None
+        ):
+            await self._look_first()
         client = self._client_factory()
         self.client = client
         client.add_listener(self._on_health)
@@ -417,15 +441,20 @@ class Engine:
         self._spawn(self._coordinate())
         self._spawn(self._replace_loop())
 
-    async def _look_first(self, look: Callable[[], Awaitable[Rows[Service] | None]]) -> None:
+    async def _look_first(self) -> None:
         """On a first start the list waits for the services, and the client that asks
         for them waits for httpx to load (~130 ms of CPU, shared with the UI painting):
-        the first look asks before the client is made, and its answer is shown and
-        cached as the client's would be. Whatever it cannot get, the client asks for
-        when the front end does, as on any start."""
+        the first look asks before the client is made (or already did: `look_early`),
+        and its answer is shown and cached as the client's would be. Whatever it cannot
+        get, the client asks for when the front end does, as on any start."""
+        early, look = self._early, self._first_look
         try:
             async with asyncio.timeout(FIRST_LOOK_WAIT):
-                rows = await look()
+                if early is not None:
+                    rows = await asyncio.wrap_future(early)
+                else:
+                    assert look is not None
+                    rows = await look()
         except TimeoutError:
             log.info("No first look at the services within %g s", FIRST_LOOK_WAIT)
             return
@@ -612,6 +641,12 @@ class Engine:
     def services_known(self) -> tuple[Service, ...] | None:
         """The services as last loaded (or cached from the last run); None: not yet."""
         if self._known_services is None:
+            early = self._early
+            if early is not None and early.done() and early.exception() is None:
+                found = early.result()
+                if found:
+                    self._known_services = found
+                    return found
             entry = catalog.cached_services(self.store)
             self._known_services = entry[0] if entry else None
         return self._known_services

@@ -8,6 +8,7 @@ import asyncio
 import socket
 import ssl
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,23 +79,37 @@ async def test_nothing_listening_is_none() -> None:
     assert await first_services(url, RequestScheduler(max_requests=50, per=1.0)) is None
 
 
-@pytest.mark.parametrize(
-    "environ",
-    [{"HTTPS_PROXY": "http://proxy:3128"}, {"all_proxy": "socks5://p"}, {"SSL_CERT_FILE": "/x"}],
-)
-async def test_steps_aside_where_httpx_would_use_the_environment(
-    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "all_proxy"])
+async def test_steps_aside_where_httpx_would_use_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
-    """A proxy or other trusted certificates from the environment: httpx would use
-    them for a remote host, so nothing is sent this way at all."""
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
+    """A proxy from the environment: httpx would use it for a remote host, so nothing
+    is sent this way at all."""
+    monkeypatch.setenv(variable, "http://proxy.invalid:3128")
     sent: list[str] = []
-    monkeypatch.setattr(first_look, "_get", lambda url, timeout: sent.append(url))
+    monkeypatch.setattr(first_look, "_get", lambda *args: sent.append(args[0]))
     scheduler = RequestScheduler(max_requests=50, per=1.0)
     assert await first_services("https://api.example.invalid/api/v1", scheduler) is None
     assert sent == []
     assert scheduler.in_window() == 0
+
+
+async def test_the_environment_s_certificates_apply_as_httpx_applies_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/elsewhere.pem")
+    seen: list[dict[str, str]] = []
+
+    def get(url: str, timeout: float, environ: dict[str, str]) -> tuple[int, None, bytes]:
+        seen.append(environ)
+        return 500, None, b""
+
+    monkeypatch.setattr(first_look, "_get", get)
+    scheduler = RequestScheduler(max_requests=50, per=1.0)
+    await first_services("https://api.example.invalid/api/v1", scheduler)
+    await first_services("http://127.0.0.1:9/api/v1", scheduler)
+    assert seen[0]["SSL_CERT_FILE"] == "/etc/elsewhere.pem"
+    assert seen[1] == {}  # not for this computer (the client's `trust_env`)
 
 
 async def test_a_loopback_server_is_asked_directly_whatever_the_proxy(
@@ -113,15 +128,25 @@ def test_proxied() -> None:
     assert not proxied({})
 
 
-def test_tls_trusts_the_bundle_httpx_trusts_and_checks_names() -> None:
+def test_tls_trusts_the_bundle_httpx_trusts_and_checks_names(tmp_path) -> None:
     import certifi
+    import httpx
 
-    context = first_look._tls_context()
-    assert context.verify_mode is ssl.CERT_REQUIRED
-    assert context.check_hostname
-    bundled = ssl.create_default_context(cafile=certifi.where()).cert_store_stats()
-    assert context.cert_store_stats() == bundled
-    assert bundled["x509_ca"] > 0
+    bundled = first_look._tls_context({})
+    assert bundled.verify_mode is ssl.CERT_REQUIRED and bundled.check_hostname
+    assert bundled.cert_store_stats()["x509_ca"] > 0
+    assert (
+        bundled.cert_store_stats() == httpx.create_ssl_context(trust_env=False).cert_store_stats()
+    )
+
+    one = tmp_path / "one.pem"
+    certificates = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")
+    one.write_text(certificates[0] + "-----END CERTIFICATE-----\n")
+    own = first_look._tls_context({"SSL_CERT_FILE": str(one)})
+    assert own.cert_store_stats()["x509_ca"] == 1
+    assert own.verify_mode is ssl.CERT_REQUIRED and own.check_hostname
+    with pytest.raises(OSError):
+        first_look._tls_context({"SSL_CERT_FILE": str(tmp_path / "missing.pem")})
 
 
 def test_importing_it_loads_no_httpx() -> None:

@@ -5,13 +5,14 @@ asked by the client as on any start."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from rentnumber_tui.api.first_look import first_services
-from rentnumber_tui.api.models import Service
+from rentnumber_tui.api.models import Rows, Service
 from rentnumber_tui.api.scheduler import RequestScheduler
 from rentnumber_tui.core import catalog
 from rentnumber_tui.core import engine as engine_module
@@ -32,7 +33,11 @@ def start(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
     engines: list[Engine] = []
 
     def make(
-        first_look: Callable[..., object], recorder: Recorder, store: Store | None = None
+        first_look: Callable[..., object],
+        recorder: Recorder,
+        store: Store | None = None,
+        *,
+        start: bool = True,
     ) -> Engine:
         factory = sandbox_client_factory(
             sandbox, scheduler=RequestScheduler(max_requests=50, per=1.0)
@@ -46,7 +51,8 @@ def start(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
         )
         engine.subscribe(recorder)
         engines.append(engine)
-        engine.start()
+        if start:
+            engine.start()
         return engine
 
     yield make
@@ -128,3 +134,65 @@ async def test_a_first_answer_gone_stale_is_asked_again(
     engine = start(lambda: first_services(loopback_server, RequestScheduler()), recorder)
     await engine.services()
     await wait_until(lambda: asked(sandbox) == 2, what="the first look and the client's ask")
+
+
+async def test_an_early_look_is_there_before_the_engine_starts(
+    start, sandbox: Sandbox, loopback_server: str, recorder: Recorder
+) -> None:
+    """The launcher's order: the look starts, the front end loads (and reads
+    `services_known` for its first frame), then the engine starts and says it."""
+    engine = start(
+        lambda: first_services(loopback_server, RequestScheduler()), recorder, start=False
+    )
+    engine.look_early()
+    await wait_until(lambda: engine.services_known is not None, what="the early answer")
+    assert engine.services_known is not None and engine.services_known[0].slug == "whatsapp"
+    assert recorder.events == [] and engine.client is None
+    engine.start()
+    updated = recorder.of(CatalogUpdated)
+    assert [event.services for event in updated] == [engine.services_known]
+    cached = catalog.cached_services(engine.store)
+    assert cached is not None and cached[0] == engine.services_known
+    assert await engine.services() == engine.services_known
+    assert asked(sandbox) == 1
+
+
+async def test_the_engine_waits_for_an_early_look_under_way(
+    start, loopback_server: str, recorder: Recorder
+) -> None:
+    released = threading.Event()
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def look() -> Rows[Service] | None:
+        loops.append(asyncio.get_running_loop())
+        await asyncio.to_thread(released.wait, 30)
+        return await first_services(loopback_server, RequestScheduler())
+
+    engine = start(look, recorder, start=False)
+    engine.look_early()
+    await wait_until(lambda: loops, what="the look under way")
+    assert engine.services_known is None  # not there yet: the list says it is loading
+    engine.start(wait=False)
+    released.set()
+    await wait_until(lambda: engine.ready, what="the engine")
+    kinds = [type(event) for event in recorder.events]
+    assert kinds.index(CatalogUpdated) < kinds.index(EngineReady)
+    assert engine.services_known is not None
+    assert loops[0] is not engine._loop  # it ran on a thread and loop of its own
+
+
+async def test_no_early_look_when_the_services_are_cached(
+    start, recorder: Recorder, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "store.sqlite3", "test")
+    services = (Service(id=1, slug="whatsapp", name="WhatsApp", provider_count=1, min_price=None),)
+    store.put_catalog(catalog.SERVICES, catalog.dump_services(services))
+    looks: list[int] = []
+
+    async def look() -> None:
+        looks.append(1)
+
+    engine = start(look, recorder, store, start=False)
+    engine.look_early()
+    engine.start()
+    assert looks == [] and engine.services_known == services

@@ -167,6 +167,22 @@ def test_a_first_start_shows_the_services_before_the_client_is_made(loopback_ser
         engine.store.close()
 
 
+async def test_the_app_s_launcher_looks_early_and_the_others_do_not(loopback_server, sandbox):
+    from tests.core.waiting import wait_until
+
+    quiet = launch._real_engine(namespace(loopback_server))
+    early = launch._real_engine(namespace(loopback_server), look_early=True)
+    assert not isinstance(quiet, str) and not isinstance(early, str)
+    try:
+        await wait_until(lambda: early[0].services_known is not None, what="the early look")
+        assert quiet[0].services_known is None  # nothing asked: tests, scripts
+        await wait_until(lambda: sandbox.request_log, what="the look in the server's log")
+        assert [r.path for r in sandbox.request_log] == ["/api/v1/services"]
+    finally:
+        quiet[0].store.close()
+        early[0].store.close()
+
+
 # ---------------------------------------------------------------- key sources, in order
 
 
