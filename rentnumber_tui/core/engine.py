@@ -394,6 +394,9 @@ class Engine:
         if look is None or self._early is not None or self.services_known is not None:
             return
         early: Future[Rows[Service] | None] = Future()
+        # Running from now on, it cannot be cancelled (a `_look_first` that stops
+        # waiting tries to): the thread settles it exactly once.
+        early.set_running_or_notify_cancel()
 
         def run() -> None:
             try:

@@ -196,3 +196,29 @@ async def test_no_early_look_when_the_services_are_cached(
     engine.look_early()
     engine.start()
     assert looks == [] and engine.services_known == services
+
+
+async def test_an_early_look_given_up_on_ends_quietly(
+    start, sandbox: Sandbox, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine went on without it (`FIRST_LOOK_WAIT`); its answer, when it comes,
+    settles the look once, with nothing raised on its thread."""
+    monkeypatch.setattr(engine_module, "FIRST_LOOK_WAIT", 0.1)
+    failures: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    released = threading.Event()
+
+    async def look() -> None:
+        await asyncio.to_thread(released.wait, 30)
+
+    engine = start(look, recorder, start=False)
+    engine.look_early()
+    engine.start()
+    assert engine.ready and recorder.of(CatalogUpdated) == []
+    released.set()
+    early = engine._early
+    assert early is not None
+    await wait_until(early.done, what="the look's end")
+    assert early.exception() is None and failures == []
+    await engine.services()
+    assert asked(sandbox) == 1
