@@ -66,6 +66,8 @@ async def first_services(
     trust_env = not is_loopback_host(urlsplit(base_url).hostname)
     if trust_env and proxied(os.environ):
         return None
+    if scheduler.paused_for() > 0:
+        return None  # the server asked for a pause (a 429): the client says how long
     environ = dict(os.environ) if trust_env else {}
     try:
         async with scheduler.slot(Priority.USER):

@@ -41,6 +41,13 @@ async def test_waits_its_turn_in_the_budget(loopback_server: str) -> None:
             await first_services(loopback_server, scheduler)
 
 
+async def test_not_during_a_pause_the_server_asked_for(sandbox, loopback_server: str) -> None:
+    scheduler = RequestScheduler(max_requests=50, per=1.0)
+    scheduler.pause_until(scheduler.clock() + 30)
+    assert await first_services(loopback_server, scheduler) is None
+    assert sandbox.request_log == []
+
+
 @pytest.mark.parametrize(
     "fault",
     [
