@@ -255,8 +255,8 @@ class Engine:
         replace_every: float = 1.0,
         first_look: Callable[[], Coroutine[Any, Any, Rows[Service] | None]] | None = None,
     ) -> None:
-        """`first_look`: the service list asked without the client (see `_look_first`),
-        or None when nothing can be had that way."""
+        """`first_look`: the service list asked without the client, for a front end
+        that shows it first (`look_early`); None when nothing can be had that way."""
         self._client_factory = client_factory
         self._first_look = first_look
         #: The first look started before the engine (`look_early`), on its own thread.
@@ -386,9 +386,10 @@ class Engine:
 
     def look_early(self) -> None:
         """Start the first look at the services now, on a thread of its own, if nothing
-        is cached (a first start). A launcher calls it before it loads its front end:
-        the answer comes while the front end loads, in time for its first frame
-        (`services_known` has it as soon as it is there); the engine keeps it and
+        is cached (a first start). A launcher whose front end opens on the service list
+        calls it before it loads that front end (a command that needs no list does not:
+        no request is spent on it): the answer comes meanwhile, in time for the first
+        frame (`services_known` has it as soon as it is there); the engine keeps it and
         says it once started, as if it had asked itself."""
         look = self._first_look
         if look is None or self._early is not None or self.services_known is not None:
@@ -408,10 +409,8 @@ class Engine:
         self._early = early
 
     async def _startup(self) -> None:
-        if self._early is not None or (
-            self._first_look is not None and self.services_known is None
-        ):
-            await self._look_first()
+        if self._early is not None:
+            await self._look_first(self._early)
         client = self._client_factory()
         self.client = client
         client.add_listener(self._on_health)
@@ -444,20 +443,15 @@ class Engine:
         self._spawn(self._coordinate())
         self._spawn(self._replace_loop())
 
-    async def _look_first(self) -> None:
+    async def _look_first(self, early: Future[Rows[Service] | None]) -> None:
         """On a first start the list waits for the services, and the client that asks
         for them waits for httpx to load (~130 ms of CPU, shared with the UI painting):
-        the first look asks before the client is made (or already did: `look_early`),
-        and its answer is shown and cached as the client's would be. Whatever it cannot
-        get, the client asks for when the front end does, as on any start."""
-        early, look = self._early, self._first_look
+        the first look (`look_early`) asked before the client was made, and its answer
+        is shown and cached as the client's would be. Whatever it could not get, the
+        client asks for when the front end does, as on any start."""
         try:
             async with asyncio.timeout(FIRST_LOOK_WAIT):
-                if early is not None:
-                    rows = await asyncio.wrap_future(early)
-                else:
-                    assert look is not None
-                    rows = await look()
+                rows = await asyncio.wrap_future(early)
         except TimeoutError:
             log.info("No first look at the services within %g s", FIRST_LOOK_WAIT)
             return

@@ -29,7 +29,9 @@ from .waiting import wait_until
 
 @pytest.fixture
 def start(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
-    """`start(first_look, recorder)`: an engine on the sandbox with that first look."""
+    """`start(first_look, recorder)`: an engine on the sandbox with that first look,
+    started as the TUI's launcher starts it (`look_early`, then `start`); `start=False`:
+    neither."""
     engines: list[Engine] = []
 
     def make(
@@ -52,6 +54,7 @@ def start(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Engine]]:
         engine.subscribe(recorder)
         engines.append(engine)
         if start:
+            engine.look_early()
             engine.start()
         return engine
 
@@ -97,9 +100,24 @@ async def test_no_first_look_when_the_services_are_cached(
         looks.append(1)
 
     engine = start(look, recorder, store)
-    assert looks == []
+    assert looks == [] and engine.services_known == services
     await engine.services()
-    assert asked(sandbox) == 1
+    assert asked(sandbox) == 1  # the client refreshes the cached list, as on any start
+
+
+async def test_no_first_look_unless_asked_early(
+    start, sandbox: Sandbox, recorder: Recorder
+) -> None:
+    """A command line's engine: it may need no list at all, so none is asked for."""
+    looks: list[int] = []
+
+    async def look() -> None:
+        looks.append(1)
+
+    engine = start(look, recorder, start=False)
+    engine.start()
+    assert looks == [] and recorder.of(CatalogUpdated) == []
+    assert sandbox.request_log == []
 
 
 async def nothing() -> None:
@@ -179,23 +197,6 @@ async def test_the_engine_waits_for_an_early_look_under_way(
     assert kinds.index(CatalogUpdated) < kinds.index(EngineReady)
     assert engine.services_known is not None
     assert loops[0] is not engine._loop  # it ran on a thread and loop of its own
-
-
-async def test_no_early_look_when_the_services_are_cached(
-    start, recorder: Recorder, tmp_path: Path
-) -> None:
-    store = Store(tmp_path / "store.sqlite3", "test")
-    services = (Service(id=1, slug="whatsapp", name="WhatsApp", provider_count=1, min_price=None),)
-    store.put_catalog(catalog.SERVICES, catalog.dump_services(services))
-    looks: list[int] = []
-
-    async def look() -> None:
-        looks.append(1)
-
-    engine = start(look, recorder, store, start=False)
-    engine.look_early()
-    engine.start()
-    assert looks == [] and engine.services_known == services
 
 
 async def test_an_early_look_given_up_on_ends_quietly(

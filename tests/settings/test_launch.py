@@ -154,6 +154,7 @@ def test_a_first_start_shows_the_services_before_the_client_is_made(loopback_ser
 
     engine._client_factory = client
     engine.subscribe(lambda event: seen.append(type(event)))
+    engine.look_early()
     engine.start()
     try:
         assert seen_when_made == [[CatalogUpdated]]  # shown before the client was made
