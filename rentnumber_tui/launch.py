@@ -202,12 +202,12 @@ def build_engine(options: argparse.Namespace) -> Built | str:
             scheduler=_shared_scheduler(base_url, key_notes),
         )
 
-    async def first_look() -> Rows[Service] | None:
+    def first_look() -> Rows[Service] | None:
         # The services before httpx is loaded, in the budget every process shares.
         from rentnumber_tui.api.first_look import first_services
 
         scheduler = _look_scheduler(base_url)
-        return None if scheduler is None else await first_services(base_url, scheduler)
+        return None if scheduler is None else first_services(base_url, scheduler)
 
     engine = Engine(
         client,

@@ -5,7 +5,7 @@ With nothing cached, the first screen's list waits for `GET /services`. Asked th
 connection pool to be set up: ~130 ms of CPU, under the same interpreter lock the UI
 paints with — a cold start's list took twice a bare Textual app's first frame (issue 14).
 `/services` is public (spec, clarification 10): no key is sent, so this one request goes
-over `http.client`, in a thread of its own, under the same request budget, while
+over `http.client`, on a thread of its own, under the same request budget, while
 nothing else is loaded.
 
 It is a shortcut, not a second client: anything short of a 200 whose body the client's
@@ -19,14 +19,11 @@ environment's certificates where httpx reads them) and checks the host name.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import logging
 import os
 import ssl
-import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from rentnumber_tui.transport import USER_AGENT, is_loopback_host
@@ -39,8 +36,6 @@ from .scheduler import Priority, RequestScheduler
 __all__ = ["first_services", "proxied"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 ENDPOINT = "GET /services"
 
@@ -56,11 +51,13 @@ def proxied(environ: Mapping[str, str]) -> bool:
     return any(name.lower() in _PROXY_VARIABLES and value for name, value in environ.items())
 
 
-async def first_services(
+def first_services(
     base_url: str, scheduler: RequestScheduler, *, timeout: float = TIMEOUT
 ) -> Rows[Service] | None:
     """`GET /services` at `base_url`, parsed as the client parses it; None when it cannot
-    be asked this way or anything at all went wrong (logged at debug level)."""
+    be asked this way or anything at all went wrong (logged at debug level). Blocking:
+    it runs on a thread of its own (`Engine.look_early`), and waits for its turn in the
+    budget on an event loop of its own — so `scheduler` must serve no other loop."""
     # The client's rule: the environment's proxies and certificates (httpx's
     # `trust_env`) apply except for a server on this computer.
     trust_env = not is_loopback_host(urlsplit(base_url).hostname)
@@ -68,12 +65,11 @@ async def first_services(
         return None
     if scheduler.paused_for() > 0:
         return None  # the server asked for a pause (a 429): the client says how long
-    environ = dict(os.environ) if trust_env else {}
     try:
-        async with scheduler.slot(Priority.USER):
-            status, charset, body = await _in_thread(
-                lambda: _get(base_url + "/services", timeout, environ)
-            )
+        asyncio.run(_turn(scheduler))
+        status, charset, body = _get(
+            base_url + "/services", timeout, dict(os.environ) if trust_env else {}
+        )
     except (OSError, http.client.HTTPException, ValueError) as error:
         log.debug("First look at %s failed: %s", ENDPOINT, type(error).__name__)
         return None
@@ -86,6 +82,12 @@ async def first_services(
     except (InvalidResponse, UnicodeDecodeError, LookupError) as error:
         log.debug("First look at %s unreadable: %s", ENDPOINT, type(error).__name__)
         return None
+
+
+async def _turn(scheduler: RequestScheduler) -> None:
+    """This request's slot of the budget: it counts as started when granted."""
+    async with scheduler.slot(Priority.USER):
+        pass
 
 
 def _get(url: str, timeout: float, environ: Mapping[str, str]) -> tuple[int, str | None, bytes]:
@@ -128,33 +130,3 @@ def _tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     import certifi  # httpx's own dependency, for the same trust as the client
 
     return ssl.create_default_context(cafile=certifi.where())
-
-
-async def _in_thread(call: Callable[[], T]) -> T:
-    """`call()` on a daemon thread of its own: a request given up on (the engine
-    stopped, or went on without it) never holds up the program's exit, as a thread of
-    the loop's executor would."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def run() -> None:
-        result: T | None = None
-        failure: Exception | None = None
-        try:
-            result = call()
-        except Exception as error:  # handed to the task awaiting it
-            failure = error
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            loop.call_soon_threadsafe(_settle, future, result, failure)
-
-    threading.Thread(target=run, name="rentnumber-first-look", daemon=True).start()
-    return await future
-
-
-def _settle(future: asyncio.Future[Any], result: object, failure: Exception | None) -> None:
-    if future.done():  # the awaiting task was cancelled
-        return
-    if failure is not None:
-        future.set_exception(failure)
-    else:
-        future.set_result(result)

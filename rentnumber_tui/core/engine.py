@@ -253,7 +253,7 @@ class Engine:
         discover_every: float = DISCOVER_EVERY,
         replace_policy: ReplacePolicy | None = None,
         replace_every: float = 1.0,
-        first_look: Callable[[], Coroutine[Any, Any, Rows[Service] | None]] | None = None,
+        first_look: Callable[[], Rows[Service] | None] | None = None,
     ) -> None:
         """`first_look`: the service list asked without the client, for a front end
         that shows it first (`look_early`); None when nothing can be had that way."""
@@ -401,7 +401,7 @@ class Engine:
 
         def run() -> None:
             try:
-                early.set_result(asyncio.run(look()))
+                early.set_result(look())
             except Exception as error:  # for `_look_first` to log
                 early.set_exception(error)
 

@@ -4,7 +4,6 @@ asked by the client as on any start."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,7 +95,7 @@ async def test_no_first_look_when_the_services_are_cached(
     store.put_catalog(catalog.SERVICES, catalog.dump_services(services))
     looks: list[int] = []
 
-    async def look() -> None:
+    def look() -> None:
         looks.append(1)
 
     engine = start(look, recorder, store)
@@ -111,7 +110,7 @@ async def test_no_first_look_unless_asked_early(
     """A command line's engine: it may need no list at all, so none is asked for."""
     looks: list[int] = []
 
-    async def look() -> None:
+    def look() -> None:
         looks.append(1)
 
     engine = start(look, recorder, start=False)
@@ -120,16 +119,16 @@ async def test_no_first_look_unless_asked_early(
     assert sandbox.request_log == []
 
 
-async def nothing() -> None:
+def nothing() -> None:
     return None
 
 
-async def broken() -> None:
+def broken() -> None:
     raise RuntimeError("a bug in the shortcut")
 
 
-async def endless() -> None:
-    await asyncio.Event().wait()
+def endless() -> None:
+    threading.Event().wait(60)  # longer than the engine waits (a daemon thread)
 
 
 @pytest.mark.parametrize("look", [nothing, broken, endless], ids=["none", "raises", "hangs"])
@@ -179,16 +178,16 @@ async def test_the_engine_waits_for_an_early_look_under_way(
     start, loopback_server: str, recorder: Recorder
 ) -> None:
     released = threading.Event()
-    loops: list[asyncio.AbstractEventLoop] = []
+    threads: list[threading.Thread] = []
 
-    async def look() -> Rows[Service] | None:
-        loops.append(asyncio.get_running_loop())
-        await asyncio.to_thread(released.wait, 30)
-        return await first_services(loopback_server, RequestScheduler())
+    def look() -> Rows[Service] | None:
+        threads.append(threading.current_thread())
+        released.wait(30)
+        return first_services(loopback_server, RequestScheduler())
 
     engine = start(look, recorder, start=False)
     engine.look_early()
-    await wait_until(lambda: loops, what="the look under way")
+    await wait_until(lambda: threads, what="the look under way")
     assert engine.services_known is None  # not there yet: the list says it is loading
     engine.start(wait=False)
     released.set()
@@ -196,7 +195,7 @@ async def test_the_engine_waits_for_an_early_look_under_way(
     kinds = [type(event) for event in recorder.events]
     assert kinds.index(CatalogUpdated) < kinds.index(EngineReady)
     assert engine.services_known is not None
-    assert loops[0] is not engine._loop  # it ran on a thread and loop of its own
+    assert threads[0] is not engine._thread  # it ran on a thread of its own
 
 
 async def test_an_early_look_given_up_on_ends_quietly(
@@ -209,8 +208,8 @@ async def test_an_early_look_given_up_on_ends_quietly(
     monkeypatch.setattr(threading, "excepthook", failures.append)
     released = threading.Event()
 
-    async def look() -> None:
-        await asyncio.to_thread(released.wait, 30)
+    def look() -> None:
+        released.wait(30)
 
     engine = start(look, recorder, start=False)
     engine.look_early()
